@@ -1,0 +1,406 @@
+"""Cases: start, step, claim, complete, cancel — each one transaction.
+
+Every public method that changes a case loads the case row (with its optimistic
+version), changes the workflow, and writes engine state, task rows, timers and audit
+events together. A concurrent writer that got there first makes the flush fail on the
+version check, which is reported as `Conflict`; nothing half-done is ever committed.
+"""
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from . import audit, canonical, state
+from .clock import SHANGHAI, Clock
+from .definitions import Definitions
+from .errors import Conflict, NotAllowed, NotFound, OneThingError
+from .sandbox import Sandbox, script_engine
+from .store.db import Database
+from .store.models import (CASE_CANCELLED, CASE_COMPLETED, CASE_INCIDENT, CASE_RUNNING,
+                           TASK_CANCELLED, TASK_COMPLETED, TASK_OPEN, TIMER_CANCELLED,
+                           TIMER_WAITING, CaseEvent, CaseNumberCounter, CaseRecord, CaseState, HumanTask,
+                           Incident, ProcessDefinition, Timer)
+from .views import Actor, CaseView, IncidentView, TaskView
+
+
+class CaseService:
+    """The case runtime. Holds no per-case state between calls: any number of these, in
+    any number of processes on any number of hosts, may serve the same database."""
+
+    def __init__(self, db: Database, definitions: Definitions, clock: Clock, sandbox: Sandbox,
+                 *, region_code: str = "371500"):
+        self.db = db
+        self.definitions = definitions
+        self.clock = clock
+        self.region_code = region_code
+        functions = {"now": lambda: clock.now(), "today": lambda: clock.now().date()}
+        self.script_engine = script_engine(sandbox.with_functions(**functions))
+
+    # -- commands ---------------------------------------------------------------------
+
+    def start_case(self, process_key: str, data: dict[str, Any], actor: Actor,
+                   *, title: str | None = None) -> CaseView:
+        """Start a case on the latest version of `process_key` with validated data."""
+        with self._writing() as session:
+            now = self.clock.now()
+            top, pins = self.definitions.resolve_pins(session, process_key)
+            spec, subprocess_specs = self.definitions.specs_for(session, top.key, pins)
+            workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+            workflow.task_tree.data.update(copy.deepcopy(data))
+            case = CaseRecord(number=self._next_number(session, now), process_key=top.key,
+                              definition_id=top.id, pins=pins, status=CASE_RUNNING,
+                              title=title or _default_title(top, data), created_at=now,
+                              updated_at=now, created_by=actor.username, event_count=0)
+            session.add(case)
+            session.flush()
+            audit.append_event(session, case, kind=audit.CASE_STARTED, actor=actor.username,
+                               at=now, definition_hash=top.content_hash,
+                               payload={"process": top.key, "version": top.version,
+                                        "number": case.number, "pins": pins, "data": data})
+            session.add(CaseState(case_id=case.id, workflow="", size=0))
+            self._advance(session, case, workflow, actor, now)
+            return self._view(session, case)
+
+    def claim(self, task_id: str, actor: Actor) -> TaskView:
+        with self._writing() as session:
+            row, case = self._open_task(session, task_id, actor)
+            if row.assignee == actor.username:
+                return TaskView.of(row, case.number)
+            if row.assignee is not None:
+                raise Conflict(f"任务已由 {row.assignee} 认领")
+            now = self.clock.now()
+            row.assignee, row.claimed_at = actor.username, now
+            self._touch(case, now)
+            audit.append_event(session, case, kind=audit.TASK_CLAIMED, actor=actor.username,
+                               at=now, definition_hash=row.definition_hash, task_id=row.id,
+                               task_spec=row.task_spec)
+            return TaskView.of(row, case.number)
+
+    def unclaim(self, task_id: str, actor: Actor) -> TaskView:
+        with self._writing() as session:
+            row, case = self._open_task(session, task_id, actor)
+            if row.assignee is None:
+                return TaskView.of(row, case.number)
+            if row.assignee != actor.username and not actor.is_admin:
+                raise NotAllowed(f"任务由 {row.assignee} 认领，只有本人或管理员可以退回")
+            now = self.clock.now()
+            row.assignee, row.claimed_at = None, None
+            self._touch(case, now)
+            audit.append_event(session, case, kind=audit.TASK_UNCLAIMED, actor=actor.username,
+                               at=now, definition_hash=row.definition_hash, task_id=row.id,
+                               task_spec=row.task_spec)
+            return TaskView.of(row, case.number)
+
+    def complete(self, task_id: str, data: dict[str, Any], actor: Actor) -> CaseView:
+        """Complete a ready user task with data that forms/ has already validated."""
+        with self._writing() as session:
+            row, case = self._open_task(session, task_id, actor)
+            if row.assignee not in (None, actor.username):
+                raise Conflict(f"任务已由 {row.assignee} 认领")
+            workflow = self._load(session, case)
+            task = workflow.get_task_from_id(UUID(row.id))
+            if task is None or task.state != TaskState.READY:
+                raise Conflict("任务已不在待办状态，请刷新")
+            now = self.clock.now()
+            task.data.update(copy.deepcopy(data))
+            audit.append_event(session, case, kind=audit.TASK_COMPLETED, actor=actor.username,
+                               at=now, definition_hash=row.definition_hash, task_id=row.id,
+                               task_spec=row.task_spec,
+                               payload={"process": row.process_key, "data": data})
+            task.run()
+            row.state, row.completed_at, row.completed_by = TASK_COMPLETED, now, actor.username
+            self._advance(session, case, workflow, actor, now)
+            return self._view(session, case)
+
+    def cancel(self, case_id: int, actor: Actor, reason: str) -> CaseView:
+        with self._writing() as session:
+            case = self._case(session, case_id)
+            if case.status in (CASE_COMPLETED, CASE_CANCELLED):
+                raise Conflict("办件已结束，不能撤销")
+            workflow = self._load(session, case)
+            now = self.clock.now()
+            workflow.cancel()
+            case.status, case.ended_at = CASE_CANCELLED, now
+            audit.append_event(session, case, kind=audit.CASE_CANCELLED, actor=actor.username,
+                               at=now, definition_hash=case.pins[case.process_key],
+                               payload={"reason": reason})
+            self._sync_tasks(session, case, workflow, actor, now)
+            self._sync_timers(session, case, workflow)
+            self._save(session, case, workflow, now)
+            return self._view(session, case)
+
+    def retry_incident(self, incident_id: int, actor: Actor) -> CaseView:
+        """Run a failed step again (after the definition or the data was put right)."""
+        with self._writing() as session:
+            incident = session.get(Incident, incident_id)
+            if incident is None or incident.resolved_at is not None:
+                raise NotFound("故障不存在或已处理")
+            case = self._case(session, incident.case_id)
+            workflow = self._load(session, case)
+            now = self.clock.now()
+            for task in workflow.get_tasks(state=TaskState.ERROR):
+                task._set_state(TaskState.READY)
+            incident.resolved_at, incident.resolved_by = now, actor.username
+            case.status = CASE_RUNNING
+            audit.append_event(session, case, kind=audit.INCIDENT_RETRIED, actor=actor.username,
+                               at=now, definition_hash=case.pins[case.process_key],
+                               task_id=incident.task_id, task_spec=incident.task_spec,
+                               payload={"incident": incident.id})
+            self._advance(session, case, workflow, actor, now)
+            return self._view(session, case)
+
+    # -- queries ----------------------------------------------------------------------
+
+    def get_case(self, case_id: int, actor: Actor, *, with_data: bool = False) -> CaseView:
+        with self.db.reading() as session:
+            case = self._case(session, case_id)
+            if not actor.may_read_cases() and case.created_by != actor.username:
+                raise NotAllowed("无权查看该办件")
+            data = self._current_data(session, case) if with_data else None
+            return self._view(session, case, data)
+
+    def events(self, case_id: int, actor: Actor) -> list[CaseEvent]:
+        """The audit events of a case, in order."""
+        with self.db.reading() as session:
+            case = self._case(session, case_id)
+            if not actor.may_read_cases() and case.created_by != actor.username:
+                raise NotAllowed("无权查看该办件")
+            return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
+                                        .order_by(CaseEvent.seq)))
+
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        """The data a ready task sees (to prefill its form); empty once it is finished."""
+        with self.db.reading() as session:
+            row = session.get(HumanTask, task_id)
+            if row is None or row.state != TASK_OPEN:
+                return {}
+            case = self._case(session, row.case_id)
+            task = self._load(session, case).get_task_from_id(UUID(task_id))
+            return copy.deepcopy(task.data) if task is not None else {}
+
+    # -- the step ---------------------------------------------------------------------
+
+    def _advance(self, session: Session, case: CaseRecord, workflow: BpmnWorkflow,
+                 actor: Actor, now: datetime) -> None:
+        """Run engine steps, then write everything the step changed."""
+        try:
+            workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            self._raise_incident(session, case, workflow, exc, now)
+        state.prune(workflow)
+        self._sync_tasks(session, case, workflow, actor, now)
+        self._sync_timers(session, case, workflow)
+        if workflow.is_completed() and case.status == CASE_RUNNING:
+            case.status, case.ended_at = CASE_COMPLETED, now
+            audit.append_event(session, case, kind=audit.CASE_COMPLETED, actor=actor.username,
+                               at=now, definition_hash=case.pins[case.process_key],
+                               payload={"data": _recordable(workflow.data)})
+        self._save(session, case, workflow, now)
+
+    def _raise_incident(self, session, case, workflow, exc, now) -> None:
+        failed = workflow.get_tasks(state=TaskState.ERROR)
+        task = failed[0] if failed else getattr(exc, "task", None)
+        message = _incident_message(exc)
+        incident = Incident(case_id=case.id, task_id=str(task.id) if task else None,
+                            task_spec=task.task_spec.bpmn_id if task else None,
+                            message=message, created_at=now)
+        session.add(incident)
+        session.flush()
+        case.status = CASE_INCIDENT
+        audit.append_event(session, case, kind=audit.INCIDENT_RAISED, actor="system", at=now,
+                           definition_hash=self._hash_for(
+                               case, _definition_key(case, task) if task else case.process_key),
+                           task_id=incident.task_id, task_spec=incident.task_spec,
+                           payload={"incident": incident.id, "message": message})
+
+    def _sync_tasks(self, session, case, workflow, actor, now) -> None:
+        """Make the open task rows of the case equal the ready user tasks of the workflow."""
+        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+        open_rows = {r.id: r for r in session.scalars(select(HumanTask).where(
+            HumanTask.case_id == case.id, HumanTask.state == TASK_OPEN))}
+        for task_id, row in open_rows.items():
+            if task_id not in ready:
+                row.state = TASK_CANCELLED
+                audit.append_event(session, case, kind=audit.TASK_CANCELLED, actor=actor.username,
+                                   at=now, definition_hash=row.definition_hash, task_id=row.id,
+                                   task_spec=row.task_spec)
+        for task_id, task in ready.items():
+            if task_id in open_rows:
+                continue
+            spec = task.task_spec
+            process_key = _definition_key(case, task)
+            form = getattr(spec, "form", None)
+            row = HumanTask(id=task_id, case_id=case.id, process_key=process_key,
+                            task_spec=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id,
+                            lane=spec.lane, form_key=getattr(form, "key", None),
+                            definition_hash=self._hash_for(case, process_key), state=TASK_OPEN,
+                            created_at=now)
+            session.add(row)
+            audit.append_event(session, case, kind=audit.TASK_CREATED, actor=actor.username,
+                               at=now, definition_hash=row.definition_hash, task_id=task_id,
+                               task_spec=row.task_spec,
+                               payload={"process": process_key, "name": row.name,
+                                        "lane": row.lane})
+
+    def _sync_timers(self, session, case, workflow) -> None:
+        waiting = {}
+        for task in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            due = task._get_internal_data("event_value")
+            if isinstance(definition, TimerEventDefinition) and isinstance(due, str):
+                waiting[str(task.id)] = (task, datetime.fromisoformat(due))
+        rows = {r.id: r for r in session.scalars(select(Timer).where(
+            Timer.case_id == case.id, Timer.state == TIMER_WAITING))}
+        for timer_id, row in rows.items():
+            if timer_id not in waiting:
+                row.state = TIMER_CANCELLED
+        for timer_id, (task, due) in waiting.items():
+            if timer_id not in rows:
+                session.add(Timer(id=timer_id, case_id=case.id, task_spec=task.task_spec.bpmn_id,
+                                  due_at=due, state=TIMER_WAITING, attempts=0))
+
+    def _save(self, session, case, workflow, now) -> None:
+        text = state.dump(workflow)
+        case_state = session.get(CaseState, case.id)
+        case_state.workflow, case_state.size = text, len(text)
+        self._touch(case, now)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _writing(self):
+        return _ConflictGuard(self.db)
+
+    @staticmethod
+    def _touch(case: CaseRecord, now: datetime) -> None:
+        # Always changing the row makes SQLAlchemy issue the versioned UPDATE, so two
+        # writers of the same case can never both commit.
+        case.updated_at = now
+
+    def _load(self, session: Session, case: CaseRecord) -> BpmnWorkflow:
+        spec, subprocess_specs = self.definitions.specs_for(session, case.process_key, case.pins)
+        text = session.get(CaseState, case.id).workflow
+        return state.load(text, spec, subprocess_specs, self.script_engine)
+
+    @staticmethod
+    def _case(session: Session, case_id: int) -> CaseRecord:
+        case = session.get(CaseRecord, case_id)
+        if case is None:
+            raise NotFound(f"办件 {case_id} 不存在")
+        return case
+
+    def _open_task(self, session, task_id: str, actor: Actor) -> tuple[HumanTask, CaseRecord]:
+        row = session.get(HumanTask, task_id)
+        if row is None:
+            raise NotFound(f"任务 {task_id} 不存在")
+        if not actor.works_in(row.lane):
+            raise NotAllowed(f"该任务属于「{row.lane}」，您无权办理")
+        if row.state != TASK_OPEN:
+            raise Conflict("任务已办结或已取消")
+        return row, self._case(session, row.case_id)
+
+    @staticmethod
+    def _hash_for(case: CaseRecord, process_key: str) -> str:
+        return case.pins.get(process_key) or case.pins[case.process_key]
+
+    def _next_number(self, session: Session, now: datetime) -> str:
+        """办件编号: region code, acceptance date, per-day serial — e.g. 371500-20261120-00042."""
+        day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
+        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
+        session.execute(insert(CaseNumberCounter).values(day=day, last=0)
+                        .on_conflict_do_nothing(index_elements=["day"]))
+        serial = session.execute(update(CaseNumberCounter).where(CaseNumberCounter.day == day)
+                                 .values(last=CaseNumberCounter.last + 1)
+                                 .returning(CaseNumberCounter.last)).scalar_one()
+        return f"{self.region_code}-{day}-{serial:05d}"
+
+    def _current_data(self, session, case) -> dict[str, Any]:
+        if case.status != CASE_RUNNING and case.status != CASE_INCIDENT:
+            return dict(self._load(session, case).data)
+        workflow = self._load(session, case)
+        merged: dict[str, Any] = {}
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING
+                                       | TaskState.ERROR):
+            merged.update(task.data)
+        return merged
+
+    def _view(self, session, case: CaseRecord, data=None) -> CaseView:
+        version = session.get(ProcessDefinition, case.definition_id).version
+        tasks = [TaskView.of(r, case.number) for r in session.scalars(
+            select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == TASK_OPEN)
+            .order_by(HumanTask.created_at, HumanTask.id))]
+        incidents = [IncidentView.of(i) for i in session.scalars(
+            select(Incident).where(Incident.case_id == case.id, Incident.resolved_at.is_(None)))]
+        return CaseView.of(case, version, tasks, incidents, data)
+
+
+class _ConflictGuard:
+    """A write transaction whose lost races surface as `Conflict` (HTTP 409)."""
+
+    def __init__(self, db: Database):
+        self._db = db
+        self._context = None
+
+    def __enter__(self) -> Session:
+        self._context = self._db.transaction()
+        return self._context.__enter__()
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            return self._context.__exit__(exc_type, exc, tb)
+        except StaleDataError:
+            raise Conflict("办件已被他人修改，请刷新后重试") from None
+        except IntegrityError as error:
+            if exc_type is None or not issubclass(exc_type, OneThingError):
+                raise Conflict("办件已被他人修改，请刷新后重试") from error
+            raise
+        except OperationalError as error:
+            if "locked" in str(error).lower() or "could not serialize" in str(error).lower():
+                raise Conflict("数据库繁忙，请稍后重试") from None
+            raise
+
+
+def _definition_key(case: CaseRecord, task) -> str:
+    """The deployed process whose file holds `task` (embedded subprocesses belong to the
+    process around them; call activities to their own deployed definition)."""
+    workflow = task.workflow
+    while workflow is not None and workflow.spec.name not in case.pins:
+        workflow = workflow.parent_workflow
+    return workflow.spec.name if workflow is not None else case.process_key
+
+
+def _default_title(definition: ProcessDefinition, data: dict[str, Any]) -> str:
+    for key in ("project_name", "company_name", "applicant_name", "builder_name"):
+        if isinstance(data.get(key), str) and data[key].strip():
+            return f"{definition.name}：{data[key].strip()[:200]}"
+    return definition.name
+
+
+def _incident_message(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+    notes = [n for n in getattr(exc, "__notes__", []) if n]
+    return (text + ("；" + "；".join(notes) if notes else ""))[:2000]
+
+
+def _recordable(data: dict[str, Any]) -> dict[str, Any]:
+    """Case data minus what the audit log cannot hold (callables, engine internals)."""
+    out = {}
+    for key, value in data.items():
+        try:
+            canonical.encode(value)
+        except (TypeError, ValueError):
+            continue
+        out[key] = value
+    return out

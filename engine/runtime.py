@@ -1,0 +1,58 @@
+"""The composition root: one place that wires the database, clock, sandbox, definitions
+and case service together from configuration. web/ and the CLI both start here."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from .cases import CaseService
+from .clock import Clock, SystemClock
+from .definitions import Check, Definitions
+from .sandbox import Sandbox
+from .store.db import Database
+from .tasklist import TaskList
+from .uploads import UploadStore
+from .users import Users
+
+
+def default_instance_path() -> Path:
+    return Path(os.environ.get("ONETHING_INSTANCE", Path.cwd() / "instance"))
+
+
+def default_database_url(instance: Path | None = None) -> str:
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    instance = instance or default_instance_path()
+    instance.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{instance / 'onething.sqlite3'}"
+
+
+@dataclass
+class Runtime:
+    db: Database
+    clock: Clock
+    sandbox: Sandbox
+    definitions: Definitions
+    cases: CaseService
+    users: Users
+    tasks: TaskList
+    uploads: UploadStore
+    instance: Path = field(default_factory=default_instance_path)
+
+
+def build_runtime(database_url: str | None = None, *, clock: Clock | None = None,
+                  instance: Path | None = None, checks: Sequence[Check] = (),
+                  region_code: str | None = None, upload_limit: int | None = None) -> Runtime:
+    instance = Path(instance or default_instance_path())
+    db = Database(database_url or default_database_url(instance))
+    clock = clock or SystemClock()
+    sandbox = Sandbox()
+    definitions = Definitions(sandbox, checks)
+    cases = CaseService(db, definitions, clock, sandbox,
+                        region_code=region_code or os.environ.get("ONETHING_REGION", "371500"))
+    uploads = UploadStore(db, clock, instance / "uploads",
+                          max_bytes=upload_limit or UploadStore.DEFAULT_MAX_BYTES)
+    return Runtime(db, clock, sandbox, definitions, cases, Users(db), TaskList(db), uploads,
+                   instance)

@@ -1,0 +1,201 @@
+"""HTTP API for other systems: JSON under /api/v1, bearer tokens per user.
+
+Views are thin: parse the request, call forms/ to validate and engine/ to act, shape the
+JSON. Errors are mapped in web/errors.py; every response body is JSON.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from engine import canonical
+from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from engine.runtime import Runtime
+from engine.views import event_json
+
+from .. import formsource
+from ..errors import error_body
+from .openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["onething"]
+
+
+@bp.before_request
+def authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    actor = runtime().users.by_token(token.strip()) if scheme.lower() == "bearer" else None
+    if actor is None:
+        response = jsonify(error_body("unauthorized", "需要有效的访问令牌（Authorization: Bearer …）"))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="onething"'
+        return response, 401
+    g.actor = actor
+    return None
+
+
+def language() -> str:
+    return request.accept_languages.best_match(["zh", "en"], default="zh") or "zh"
+
+
+def json_object() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed("请求体必须是 JSON 对象")
+    return body
+
+
+def data_of(body: dict[str, Any]) -> dict[str, Any]:
+    data = body.get("data", {})
+    if not isinstance(data, dict):
+        raise ValidationFailed("data 必须是 JSON 对象", {"data": "必须是 JSON 对象"})
+    return data
+
+
+def int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or len(raw) > 9:
+        raise ValidationFailed(f"参数 {name} 必须是非负整数", {name: "必须是非负整数"})
+    return int(raw)
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
+
+
+@bp.get("/processes")
+def list_processes():
+    rt = runtime()
+    with rt.db.reading() as session:
+        rows = rt.definitions.all_latest(session)
+        return jsonify({"processes": [
+            {"key": r.key, "name": r.name, "version": r.version, "hash": r.content_hash,
+             "deployed_at": r.deployed_at.isoformat(), "calls": r.called_keys} for r in rows]})
+
+
+def latest_definition(key: str):
+    rt = runtime()
+    with rt.db.reading() as session:
+        row = rt.definitions.latest(session, key)
+    if row is None:
+        raise NotFound(f"流程 {key} 未部署")
+    return row
+
+
+@bp.get("/processes/<key>/form")
+def process_form(key: str):
+    definition = latest_definition(key)
+    form = formsource.start_form(runtime(), definition)
+    return jsonify({"process": key, "version": definition.version, "form": form.to_json()})
+
+
+@bp.post("/cases")
+def start_case():
+    body = json_object()
+    key = body.get("process")
+    if not isinstance(key, str) or not key:
+        raise ValidationFailed("缺少 process", {"process": "必须给出流程 key"})
+    definition = latest_definition(key)
+    data = formsource.clean(formsource.start_form(runtime(), definition), data_of(body),
+                            lang=language())
+    case = runtime().cases.start_case(key, data, g.actor)
+    return jsonify(case.to_json()), 201, {"Location": f"/api/v1/cases/{case.id}"}
+
+
+@bp.get("/cases/<int:case_id>")
+def get_case(case_id: int):
+    return jsonify(runtime().cases.get_case(case_id, g.actor).to_json())
+
+
+@bp.get("/cases/<int:case_id>/events")
+def case_events(case_id: int):
+    events = runtime().cases.events(case_id, g.actor)
+    return jsonify({"case": case_id, "events": [event_json(e) for e in events]})
+
+
+@bp.post("/cases/<int:case_id>/cancel")
+def cancel_case(case_id: int):
+    body = json_object()
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        raise ValidationFailed("撤销须填写原因（500 字以内）", {"reason": "必填，500 字以内"})
+    if not (g.actor.is_admin or "lead" in g.actor.roles):
+        raise NotAllowed("只有部门负责人或管理员可以撤销办件")
+    return jsonify(runtime().cases.cancel(case_id, g.actor, reason.strip()).to_json())
+
+
+@bp.get("/tasks")
+def list_tasks():
+    mine = request.args.get("mine", "") in ("1", "true", "yes")
+    tasks = runtime().tasks.visible(g.actor, mine=mine, group=request.args.get("group") or None,
+                                    state=request.args.get("state") or "open",
+                                    limit=int_arg("limit", 50), offset=int_arg("offset", 0))
+    return jsonify({"tasks": [t.to_json() for t in tasks]})
+
+
+@bp.get("/tasks/<task_id>")
+def get_task(task_id: str):
+    rt = runtime()
+    task = rt.tasks.get(task_id, g.actor)
+    case = rt.cases.get_case(task.case_id, g.actor)
+    form = formsource.task_form(rt, task)
+    data = rt.cases.task_data(task.id)
+    values = {f.id: data[f.id] for f in form.fields if f.id in data}
+    return jsonify({**task.to_json(), "form": form.to_json(),
+                    "values": _jsonable(values),
+                    "case": {"id": case.id, "number": case.number, "title": case.title,
+                             "state": case.status, "process": case.process_key}})
+
+
+@bp.post("/tasks/<task_id>/claim")
+def claim_task(task_id: str):
+    return jsonify(runtime().cases.claim(task_id, g.actor).to_json())
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+def unclaim_task(task_id: str):
+    return jsonify(runtime().cases.unclaim(task_id, g.actor).to_json())
+
+
+@bp.post("/tasks/<task_id>/complete")
+def complete_task(task_id: str):
+    rt = runtime()
+    body = json_object()
+    task = rt.tasks.get(task_id, g.actor)
+    if task.state != "open":
+        raise Conflict("任务已办结或已取消")
+    form = formsource.task_form(rt, task)
+    data = formsource.clean(form, data_of(body), lang=language(), current=rt.cases.task_data(task_id))
+    case = rt.cases.complete(task_id, data, g.actor)
+    return jsonify(case.to_json())
+
+
+@bp.post("/uploads")
+def upload():
+    file = request.files.get("file")
+    if file is None:
+        raise ValidationFailed("缺少文件", {"file": "请以 multipart 字段 file 上传"})
+    stored = runtime().uploads.save(file.stream, file.filename or "file", g.actor.username)
+    return jsonify(stored.to_json()), 201
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    """Form values as a client sends them back: dates and decimals as plain strings."""
+    plain = {}
+    for key, value in values.items():
+        encoded = canonical.encode(value)
+        if isinstance(encoded, dict) and len(encoded) == 1 and next(iter(encoded)).startswith("$"):
+            encoded = next(iter(encoded.values()))
+        plain[key] = encoded
+    return plain

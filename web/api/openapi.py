@@ -1,0 +1,154 @@
+"""The OpenAPI 3.1 document of /api/v1. A test checks that it lists exactly the routes
+the blueprint serves, with the statuses they really return."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {401: "未认证", 403: "无权操作", 404: "不存在", 409: "冲突：已被他人处理或数据已过期",
+            413: "文件过大", 415: "类型不允许", 422: "校验未通过：fields 给出每个字段的原因"}
+    return {str(c): {"description": text[c], **_json(_ref("Error"))} for c in codes}
+
+
+def _op(summary: str, ok: dict, *, status: int = 200, errors=(), body: dict | None = None,
+        params=(), tag: str = "cases") -> dict:
+    op: dict[str, Any] = {"summary": summary, "tags": [tag],
+                          "responses": {str(status): {"description": "OK", **_json(ok)},
+                                        **_errors(401, *errors)}}
+    if body is not None:
+        op["requestBody"] = {"required": True, **body}
+    if params:
+        op["parameters"] = list(params)
+    return op
+
+
+def _path_param(name: str, kind: str = "string") -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
+
+
+def _query(name: str, kind: str = "string", description: str = "") -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": kind},
+            "description": description}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error", "message", "fields"], "properties": {
+        "error": {"type": "string"}, "message": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "problems": {"type": "array", "items": {"type": "object"}}}},
+    "Process": {"type": "object", "properties": {
+        "key": {"type": "string"}, "name": {"type": "string"}, "version": {"type": "integer"},
+        "hash": {"type": "string"}, "deployed_at": {"type": "string", "format": "date-time"},
+        "calls": {"type": "array", "items": {"type": "string"}}}},
+    "Field": {"type": "object", "required": ["id", "label", "type"], "properties": {
+        "id": {"type": "string"}, "label": {"type": "string"},
+        "type": {"enum": ["string", "textarea", "long", "decimal", "boolean", "date", "enum",
+                          "file"]},
+        "required": {"type": "boolean"}, "readonly": {"type": "boolean"}, "default": {},
+        "options": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "string"}, "label": {"type": "string"}}}},
+        "min": {}, "max": {}, "minlength": {}, "maxlength": {}, "pattern": {},
+        "dict": {}, "sources": {"type": "array", "items": {"type": "string"}}}},
+    "Form": {"type": "object", "properties": {"fields": {"type": "array",
+                                                         "items": _ref("Field")}}},
+    "Task": {"type": "object", "properties": {
+        "id": {"type": "string"}, "case_id": {"type": "integer"},
+        "case_number": {"type": "string"}, "process_key": {"type": "string"},
+        "task_spec": {"type": "string"}, "name": {"type": "string"},
+        "lane": {"type": ["string", "null"]}, "state": {"enum": ["open", "completed",
+                                                                  "cancelled"]},
+        "assignee": {"type": ["string", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "due_at": {"type": ["string", "null"], "format": "date-time"}}},
+    "TaskDetail": {"allOf": [_ref("Task"), {"type": "object", "properties": {
+        "form": _ref("Form"), "values": {"type": "object"},
+        "case": {"type": "object"}}}]},
+    "Case": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "number": {"type": "string", "description": "办件编号"},
+        "process": {"type": "string"}, "definition_version": {"type": "integer"},
+        "state": {"enum": ["running", "completed", "cancelled", "incident"]},
+        "title": {"type": ["string", "null"]}, "version": {"type": "integer"},
+        "tasks": {"type": "array", "items": _ref("Task")},
+        "incidents": {"type": "array", "items": {"type": "object"}}}},
+    "Event": {"type": "object", "properties": {
+        "seq": {"type": "integer"}, "kind": {"type": "string"},
+        "actor": {"type": ["string", "null"]}, "at": {"type": "string", "format": "date-time"},
+        "task_id": {"type": ["string", "null"]}, "task_spec": {"type": ["string", "null"]},
+        "definition_hash": {"type": "string"}, "payload": {"type": "object"},
+        "prev_hash": {"type": ["string", "null"]}, "hash": {"type": "string"}}},
+    "Upload": {"type": "object", "properties": {
+        "id": {"type": "string"}, "sha256": {"type": "string"}, "size": {"type": "integer"},
+        "name": {"type": "string"}, "content_type": {"type": "string"}}},
+}
+
+_DATA_BODY = _json({"type": "object", "properties": {"data": {"type": "object"}}})
+
+
+def openapi_document() -> dict[str, Any]:
+    case_id, task_id = _path_param("case_id", "integer"), _path_param("task_id")
+    paths = {
+        "/api/v1/processes": {"get": _op(
+            "已部署的流程（各自最新版本）",
+            {"type": "object", "properties": {"processes": {"type": "array",
+                                                            "items": _ref("Process")}}},
+            tag="processes")},
+        "/api/v1/processes/{key}/form": {"get": _op(
+            "申请表（一件事为合并后的一表申请）",
+            {"type": "object", "properties": {"form": _ref("Form")}}, errors=(404,),
+            params=[_path_param("key")], tag="processes")},
+        "/api/v1/cases": {"post": _op(
+            "发起办件", _ref("Case"), status=201, errors=(404, 422),
+            body=_json({"type": "object", "required": ["process"], "properties": {
+                "process": {"type": "string"}, "data": {"type": "object"}}}))},
+        "/api/v1/cases/{case_id}": {"get": _op("办件状态与待办任务", _ref("Case"),
+                                               errors=(403, 404), params=[case_id])},
+        "/api/v1/cases/{case_id}/events": {"get": _op(
+            "办件的审计事件（含哈希链）",
+            {"type": "object", "properties": {"events": {"type": "array",
+                                                         "items": _ref("Event")}}},
+            errors=(403, 404), params=[case_id])},
+        "/api/v1/cases/{case_id}/cancel": {"post": _op(
+            "撤销办件（部门负责人或管理员）", _ref("Case"), errors=(403, 404, 409, 422),
+            params=[case_id], body=_json({"type": "object", "required": ["reason"],
+                                          "properties": {"reason": {"type": "string"}}}))},
+        "/api/v1/tasks": {"get": _op(
+            "调用者可见的人工任务",
+            {"type": "object", "properties": {"tasks": {"type": "array", "items": _ref("Task")}}},
+            errors=(403, 422), tag="tasks",
+            params=[_query("mine", "string", "1 = 只看我认领的"), _query("group"),
+                    _query("state", "string", "open | completed | cancelled | all"),
+                    _query("limit", "integer"), _query("offset", "integer")])},
+        "/api/v1/tasks/{task_id}": {"get": _op("任务、表单定义与办件摘要", _ref("TaskDetail"),
+                                               errors=(403, 404), params=[task_id], tag="tasks")},
+        "/api/v1/tasks/{task_id}/claim": {"post": _op(
+            "认领", _ref("Task"), errors=(403, 404, 409), params=[task_id], tag="tasks")},
+        "/api/v1/tasks/{task_id}/unclaim": {"post": _op(
+            "退回认领", _ref("Task"), errors=(403, 404, 409), params=[task_id], tag="tasks")},
+        "/api/v1/tasks/{task_id}/complete": {"post": _op(
+            "校验并办结任务", _ref("Case"), errors=(403, 404, 409, 422), params=[task_id],
+            body=_DATA_BODY, tag="tasks")},
+        "/api/v1/uploads": {"post": _op(
+            "上传材料", _ref("Upload"), status=201, errors=(413, 415, 422), tag="materials",
+            body={"content": {"multipart/form-data": {"schema": {
+                "type": "object", "properties": {"file": {"type": "string",
+                                                          "format": "binary"}}}}}})},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "OneThing API", "version": "1.0.0",
+                 "description": "一窗受理·一次办好：办件、任务、材料的 HTTP 接口。"},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+                       "schemas": SCHEMAS},
+        "paths": paths,
+    }

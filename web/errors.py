@@ -1,0 +1,55 @@
+"""The one place engine errors become HTTP statuses. Never a stack trace to a user."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import (Conflict, InvalidDefinition, NotAllowed, NotFound, OneThingError,
+                           ValidationFailed)
+from engine.uploads import TooLarge, TypeNotAllowed
+
+log = logging.getLogger(__name__)
+
+STATUS = [
+    (NotFound, 404), (NotAllowed, 403), (Conflict, 409), (ValidationFailed, 422),
+    (InvalidDefinition, 422), (TooLarge, 413), (TypeNotAllowed, 415), (OneThingError, 422),
+]
+
+HTTP_MESSAGES = {
+    400: "请求格式错误", 401: "需要登录或有效的访问令牌", 403: "无权执行此操作", 404: "资源不存在",
+    405: "不支持该请求方法", 409: "冲突", 413: "请求体过大", 415: "不支持的内容类型",
+    422: "数据校验未通过", 429: "请求过于频繁", 500: "服务器内部错误，已记录，请稍后重试",
+}
+
+
+def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
+    body = {"error": code, "message": message, "fields": fields or {}}
+    body.update(extra)
+    return body
+
+
+def status_of(exc: OneThingError) -> int:
+    return next(status for cls, status in STATUS if isinstance(exc, cls))
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(OneThingError)
+    def engine_error(exc: OneThingError):
+        fields = getattr(exc, "fields", None)
+        extra = {}
+        if isinstance(exc, InvalidDefinition):
+            extra["problems"] = [p.to_json() for p in exc.problems]
+        return jsonify(error_body(exc.code, exc.message, fields, **extra)), status_of(exc)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        message = HTTP_MESSAGES.get(status, exc.name)
+        return jsonify(error_body(exc.name.lower().replace(" ", "_"), message)), status
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify(error_body("internal_error", HTTP_MESSAGES[500])), 500
