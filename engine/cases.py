@@ -54,6 +54,8 @@ class CaseService:
     def start_case(self, process_key: str, data: dict[str, Any], actor: Actor,
                    *, title: str | None = None) -> CaseView:
         """Start a case on the latest version of `process_key` with validated data."""
+        if not actor.may_start_cases():
+            raise NotAllowed("只有综合受理窗口可以受理申请")
         with self._writing() as session:
             now = self.clock.now()
             top, pins = self.definitions.resolve_pins(session, process_key)
@@ -213,7 +215,7 @@ class CaseService:
     def _raise_incident(self, session, case, workflow, exc, now) -> None:
         failed = workflow.get_tasks(state=TaskState.ERROR)
         task = failed[0] if failed else getattr(exc, "task", None)
-        message = _incident_message(exc)
+        message = _incident_message(exc, task)
         incident = Incident(case_id=case.id, task_id=str(task.id) if task else None,
                             task_spec=task.task_spec.bpmn_id if task else None,
                             message=message, created_at=now)
@@ -388,10 +390,14 @@ def _default_title(definition: ProcessDefinition, data: dict[str, Any]) -> str:
     return definition.name
 
 
-def _incident_message(exc: Exception) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-    notes = [n for n in getattr(exc, "__notes__", []) if n]
-    return (text + ("；" + "；".join(notes) if notes else ""))[:2000]
+def _incident_message(exc: Exception, task) -> str:
+    """What failed and why, in words an administrator can act on (no traceback)."""
+    text = str(exc).splitlines()[0].strip() if str(exc) else exc.__class__.__name__
+    where = ""
+    if task is not None:
+        spec = task.task_spec
+        where = f"「{spec.bpmn_name or spec.bpmn_id}」({spec.bpmn_id}) 执行失败："
+    return (where + text.rstrip(". "))[:2000]
 
 
 def _recordable(data: dict[str, Any]) -> dict[str, Any]:

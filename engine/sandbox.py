@@ -16,6 +16,7 @@ import functools
 import math
 import operator
 import re
+import textwrap
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -186,21 +187,6 @@ def _check_bits(bits: float) -> None:
     limit = _max_size.get()
     if bits > limit:
         raise ExpressionFailed(f"结果过大：整数超过 {limit} 个二进制位")
-
-
-def _check_data(value: Any, label: str) -> Any:
-    """Return `value` if it is plain data of bounded size and nesting, else fail."""
-    def visit(item: Any, depth: int) -> None:
-        if type(item) not in PLAIN_TYPES:
-            raise ExpressionFailed(f"{label}包含不允许的值类型：{type(item).__name__}")
-        if depth > MAX_NESTING:
-            raise ExpressionFailed(f"结果过大：数据嵌套超过 {MAX_NESTING} 层")
-        if type(item) is int:
-            _check_bits(item.bit_length())
-    cap = 2 * _max_size.get()
-    if _weight(value, cap, visit=visit) > cap:
-        raise ExpressionFailed(f"结果过大：{label}超过 {cap} 个元素")
-    return value
 
 
 def _render(value: Any, convert: Callable[[Any], str]) -> str:
@@ -395,7 +381,6 @@ class _Run:
     def __init__(self, sandbox: Sandbox, names: Mapping[str, Any], extras: Mapping | None):
         self.sandbox, self.names, self.extras = sandbox, names, extras or {}
         self.scopes: list[dict[str, Any]] = []   # comprehension variables, innermost last
-        self.touched: set[str] = set()           # top-level names a script wrote through
         self.steps, self.lineno = 0, None
         self.deadline = time.monotonic() + sandbox.max_seconds
 
@@ -430,6 +415,27 @@ class _Run:
                 remaining = self.sandbox.max_steps - self.steps
                 self.tick(None, _weight(value, remaining, text=False))
 
+    def checked(self, value: Any, label: str, factor: int = 2) -> Any:
+        """`value` if it is plain data of bounded nesting weighing at most factor × max_size
+        (elements + characters, shared references counted each time), else fail."""
+        limit, cap = self.sandbox.max_size, factor * self.sandbox.max_size
+        seen = 0
+
+        def visit(item: Any, depth: int) -> None:
+            nonlocal seen
+            if type(item) not in PLAIN_TYPES:
+                raise ExpressionFailed(f"{label}包含不允许的值类型：{type(item).__name__}")
+            if depth > MAX_NESTING:
+                raise ExpressionFailed(f"结果过大：数据嵌套超过 {MAX_NESTING} 层")
+            if type(item) is int and item.bit_length() > limit:
+                raise ExpressionFailed(f"结果过大：整数超过 {limit} 个二进制位")
+            seen += 1
+            if seen % 4096 == 0:
+                self.tick(None, 0)  # big data: keep an eye on the clock
+        if _weight(value, cap, visit=visit) > cap:
+            raise ExpressionFailed(f"结果过大：{label}超过 {cap} 个元素")
+        return value
+
     # -- names
 
     def defined(self, name: str) -> bool:
@@ -449,13 +455,6 @@ class _Run:
             self.scopes[-1][name] = value
         else:
             self.names[name] = value  # type: ignore[index]  # statements exist only in scripts
-            self.touched.add(name)
-
-    def touch(self, node: ast.AST) -> None:
-        while isinstance(node, (ast.Subscript, ast.Attribute)):
-            node = node.value
-        if isinstance(node, ast.Name) and not self.scopes:
-            self.touched.add(node.id)
 
     # -- expressions
 
@@ -563,14 +562,13 @@ class _Run:
         args, kwargs = self.arguments(node)
         if name not in ("len", "bool"):  # the others may compare, hash or copy every element
             self.charge(*args, *kwargs.values())
-        return _check_data(self.invoke(name, func, args, kwargs), f"函数 {name} 的返回值")
+        return self.checked(self.invoke(name, func, args, kwargs), f"函数 {name} 的返回值")
 
     def call_method(self, node: ast.Call) -> Any:
         receiver, attr = self.eval(node.func.value), node.func.attr
         method = _METHODS.get(type(receiver), {}).get(attr)
         if method is None:
             raise ExpressionFailed(f"不支持的方法：{_tn(receiver)}.{attr}")
-        self.touch(node.func)
         args, kwargs = self.arguments(node)
         self.charge(*args, *kwargs.values(), *([receiver] if attr in _SCANNING else []))
         result = self.invoke(f"{_tn(receiver)}.{attr}", method, [receiver, *args], kwargs)
@@ -677,7 +675,6 @@ class _Run:
         if isinstance(key, slice):
             _check_length(len(container) + len(self.iterate(value)), "列表")
         container[key] = value
-        self.touch(target)
 
     def block(self, body: list[ast.stmt]) -> None:
         for stmt in body:
@@ -787,7 +784,7 @@ class Sandbox:
     message. Budgets are per evaluate/execute call: `max_steps` counts visited syntax nodes
     plus one per element for operations that compare, hash or copy whole containers;
     `max_seconds` is wall time; `max_size` bounds string/list lengths and integer bit lengths
-    (data a call returns or a script writes may weigh at most 2 × max_size elements+chars).
+    (a call or condition may return at most 2 × max_size elements+chars).
     """
 
     def __init__(self, functions: Mapping[str, Callable] | None = None, *,
@@ -805,7 +802,8 @@ class Sandbox:
 
     def check(self, source: str, mode: str = "eval") -> None:
         """Refuse (ExpressionRejected) a condition (mode "eval") or script ("exec") that
-        does not parse or uses anything the interpreter does not support."""
+        does not parse or uses anything the interpreter does not support. Surrounding
+        whitespace of a condition and common indentation of a script are ignored."""
         self._tree(source, mode)
 
     def evaluate(self, expression: str, names: Mapping[str, Any], *,
@@ -814,20 +812,21 @@ class Sandbox:
         `names` is not modified."""
         tree = self._tree(expression, "eval")
         run = _Run(self, names, extras)
-        return run.guarded(lambda: _check_data(run.eval(tree.body), "表达式的结果"))
+        return run.guarded(lambda: run.checked(run.eval(tree.body), "表达式的结果"))
 
     def execute(self, script: str, names: dict[str, Any], *,
                 extras: Mapping[str, Any] | None = None) -> None:
         """Run `script`; its top-level assignments and deletions land in `names`, and only
-        if the whole script succeeds. `extras` are readable but never copied into `names`."""
+        if the whole script succeeds and `names` is then still plain data (no cycles, at
+        most 10 × max_size elements+chars). `extras` are readable, never copied in."""
         tree = self._tree(script, "exec")
         work = dict(names)
         run = _Run(self, work, extras)
 
         def body() -> None:
             run.block(tree.body)
-            written = [run.lookup(name) for name in run.touched if run.defined(name)]
-            _check_data(written, "脚本写入的数据")
+            # The whole data, not just assigned names: aliases reach anything.
+            run.checked(work, "任务数据", factor=10)
         run.guarded(body)
         names.clear()
         names.update(work)
@@ -838,7 +837,8 @@ class Sandbox:
             raise ValueError(f"mode must be 'eval' or 'exec', not {mode!r}")
         if not isinstance(source, str):
             raise ExpressionRejected("表达式必须是文本")
-        return _parse(source, mode)
+        # Pretty-printed XML indents the text; dedent keeps script line numbers intact.
+        return _parse(source.strip() if mode == "eval" else textwrap.dedent(source), mode)
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):

@@ -3,9 +3,10 @@
 Two choices keep the cost of a step flat however long a case runs:
 - the spec is not part of the state: it is stored once per definition version and
   handed in from the spec cache when a case is loaded;
-- finished history is pruned from the task tree after every step: everything that is
-  not under the nearest common ancestor of the unfinished tasks is dropped, and finished
-  call-activity subprocesses are forgotten. SpiffWorkflow's tree is not our record (the
+- finished history is pruned from the task tree after every step: of everything that
+  is not under the nearest common ancestor of the unfinished tasks, only the latest
+  ancestor of each spec is kept (see `_compressed_ancestry`), and finished call-activity
+  subprocesses are forgotten. SpiffWorkflow's tree is not our record (the
   audit log is), and without pruning a loop grows the tree, the serialised state and the
   cost of every later step without bound (and a tree deeper than ~1000 levels silently
   loses tasks).
@@ -104,24 +105,41 @@ def _forget_finished_subprocesses(workflow: BpmnWorkflow) -> int:
 
 
 def _prune_tree(wf: BpmnBaseWorkflow) -> int:
-    root = wf.task_tree
     unfinished = [t for t in wf.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
     if not unfinished:
         return 0
     keep_from = _nearest_common_ancestor(unfinished)
-    if keep_from is root or keep_from.parent is root:
+    chain = _compressed_ancestry(keep_from)
+    keep = {t.id for t in chain} | {t.id for t in _descendants(keep_from)}
+    if len(keep) == len(wf.tasks):
         return 0
-    # Keep the root (some SpiffWorkflow code starts walks and triggers there) and hang
-    # the surviving subtree directly under it.
-    keep = {t.id for t in _descendants(keep_from)} | {root.id}
     removed = [tid for tid in wf.tasks if tid not in keep]
     for tid in removed:
         del wf.tasks[tid]
-    root._children = [keep_from.id]
-    keep_from._parent = root.id
+    for parent, child in zip(chain, chain[1:]):
+        parent._children = [child.id]
+        child._parent = parent.id
     if wf.last_task is not None and wf.last_task.id not in keep:
         wf.last_task = None
     return len(removed)
+
+
+def _compressed_ancestry(task: Task) -> list[Task]:
+    """The path from the root to `task`, keeping only the LAST task of each spec.
+
+    SpiffWorkflow looks up the tree for "the nearest ancestor whose spec is one of …"
+    (a parallel gateway that closes a loop walks back to the task that first entered it;
+    boundary-event joins look for their split). The nearest ancestor of a spec is always
+    the last one of that spec on the path, so keeping those answers every such question
+    exactly as the full history would, in a chain no longer than the process has specs.
+    """
+    path = _ancestry(task)
+    if len(path) <= 2:
+        return path
+    middle = path[1:-1]
+    last_seen = {t.task_spec.name: i for i, t in enumerate(middle)}
+    kept = [t for i, t in enumerate(middle) if last_seen[t.task_spec.name] == i]
+    return [path[0], *kept, path[-1]]
 
 
 def _ancestry(task: Task) -> list[Task]:

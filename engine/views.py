@@ -23,6 +23,10 @@ class Actor:
     def works_in(self, lane: str | None) -> bool:
         return self.is_admin or lane is None or lane in self.groups
 
+    def may_start_cases(self) -> bool:
+        """Only the general front desk (and systems filing for it) accepts applications."""
+        return bool({"admin", "frontdesk", "api"} & self.roles)
+
     def may_read_cases(self) -> bool:
         return bool(self.groups) or bool({"admin", "auditor"} & self.roles)
 

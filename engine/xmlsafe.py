@@ -43,6 +43,13 @@ def parse_xml(source: bytes | str, *, name: str | None = None) -> etree._Element
         line = getattr(exc, "lineno", None)
         msg = f"XML 格式错误（第 {line} 行）：{exc.msg}" if line else f"XML 格式错误：{exc}"
         raise UnsafeXML(msg, [Problem(None, None, msg, name)]) from None
+    # The byte-level check above misses a DOCTYPE in UTF-16/UTF-32 input; the hardened
+    # parser has not expanded or fetched anything, but the document is refused all the same.
+    docinfo = root.getroottree().docinfo
+    if (docinfo.internalDTD is not None or docinfo.externalDTD is not None
+            or docinfo.system_url or docinfo.public_id):
+        raise UnsafeXML("拒绝含有 DOCTYPE 或实体声明的 XML（可能是 XXE 或实体膨胀攻击）",
+                        [Problem(None, None, "XML 不得声明 DOCTYPE 或实体", name)])
     _check_sizes(root, name)
     return root
 

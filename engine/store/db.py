@@ -67,7 +67,8 @@ class Database:
         try:
             yield session
         finally:
-            session.rollback()
+            # close() ends the transaction without expiring what was read, so views
+            # built from these rows stay usable after the session is gone.
             session.close()
 
     def upgrade(self, revision: str = "head") -> None:

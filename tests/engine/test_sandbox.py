@@ -24,8 +24,12 @@ class Thing:
     secret = "s3cret"
 
 
+def plain_data() -> dict:
+    return {"x": 1, "d": {"a": 1}, "items": [1, 2, 3], "lists": [[1], [2]]}
+
+
 def data() -> dict:
-    return {"x": 1, "d": {"a": 1}, "obj": Thing(), "items": [1, 2, 3]}
+    return {**plain_data(), "obj": Thing()}
 
 
 ESCAPE_EXPRESSIONS = [
@@ -120,6 +124,9 @@ ESCAPE_SCRIPTS = [
     "a, *b = [1, 2]",
     "break",
     "x = [1]\nx.append(x)",
+    "y = items\ny.append(y)\ndel y",
+    "ok = [m.append(m) for m in lists]",
+    "d['self'] = d",
     "x = []\nfor i in range(60):\n    x = [x]",
     "x = [0]\nfor i in range(40):\n    x = [x, x]",
     "s = 'ab'\nwhile True:\n    s = s + s",
@@ -148,7 +155,7 @@ def test_escape_expressions_fail_cleanly(source):
 
 @pytest.mark.parametrize("source", ESCAPE_SCRIPTS)
 def test_escape_scripts_fail_cleanly(source):
-    names = data()
+    names = plain_data()
     started = time.monotonic()
     with pytest.raises(ExpressionError) as caught:
         SANDBOX.execute(source, names)
@@ -368,6 +375,16 @@ def test_script_sets_variables_and_leaves_nothing_else():
     assert not any(callable(v) for v in names.values())
 
 
+def test_indentation_from_pretty_printed_xml_is_ignored():
+    assert SANDBOX.evaluate("\n      x > 0\n    ", {"x": 1}) is True
+    names = {"x": 1}
+    SANDBOX.execute("\n        y = x + 1\n        if y:\n            z = 2\n      ", names)
+    assert names == {"x": 1, "y": 2, "z": 2}
+    with pytest.raises(ExpressionFailed) as caught:
+        SANDBOX.execute("\n    a = 1\n    b = nope", {})
+    assert caught.value.lineno == 3
+
+
 def test_comprehension_variables_do_not_leak():
     names: dict = {}
     SANDBOX.execute("y = [k for k in range(3)]\nz = {k: 1 for k in 'ab'}\n"
@@ -384,6 +401,11 @@ def test_evaluate_does_not_modify_names():
 def test_self_referential_list_cannot_be_left_in_data():
     with pytest.raises(ExpressionFailed, match="结果过大"):
         SANDBOX.execute("x = [1]\nx.append(x)", {})
+
+
+def test_scripts_refuse_task_data_that_is_not_plain():
+    with pytest.raises(ExpressionFailed, match="任务数据包含不允许的值类型：Thing"):
+        SANDBOX.execute("y = 1", data())
 
 
 def test_with_functions_adds_vetted_functions():

@@ -1,0 +1,107 @@
+"""Demo data: users for every window and department, and a few living cases, so a new
+user of `make demo` walks into a working service hall. Safe to run again: users are
+kept (their tokens are renewed), cases are only seeded into an empty hall."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from engine.runtime import Runtime
+from engine.store.models import CaseRecord
+from engine.views import Actor
+
+from . import formsource
+
+# username, display name, password, roles, departments (lane names)
+DEMO_USERS = [
+    ("frontdesk", "王受理", "frontdesk-2026", ["frontdesk"], ["综合受理窗口"]),
+    ("zjj", "李审批（住建局）", "zjj-2026", ["approver", "lead"], ["住房和城乡建设局"]),
+    ("rfb", "张审批（人防办）", "rfb-2026", ["approver"], ["人民防空办公室"]),
+    ("cgj", "赵审批（城管局）", "cgj-2026", ["approver"], ["城市管理局"]),
+    ("hbj", "孙审批（生态环境局）", "hbj-2026", ["approver"], ["生态环境局"]),
+    ("slj", "周审批（水利局）", "slj-2026", ["approver"], ["水利局"]),
+    ("chujian", "吴出件", "chujian-2026", ["issuance"], ["统一出件窗口"]),
+    ("analyst", "郑分析", "analyst-2026", ["analyst"], []),
+    ("auditor", "钱审计", "auditor-2026", ["auditor"], []),
+    ("admin", "系统管理员", "admin-2026", ["admin"], []),
+    ("api", "外部系统（政务服务网）", "api-2026", ["api"], ["综合受理窗口"]),
+]
+
+CONSTRUCTION_APPLICATION: dict[str, Any] = {
+    "project_code": "2026-371502-47-01-000123",
+    "project_name": "聊城市东昌府区实验小学教学楼",
+    "site_address": "山东省聊城市东昌府区柳园南路 88 号",
+    "construction_scale": "教学楼一栋，地上五层，框架结构",
+    "floor_area": "12800.50",
+    "investment": "5600",
+    "contract_duration": "540",
+    "planned_start_date": "2026-12-01",
+    "planning_permit_no": "建字第371502202600123号",
+    "drawing_review_cert_no": "SC-2026-0456",
+    "builder_name": "聊城市东昌府区教育和体育局",
+    "builder_credit_code": "91350100M000100Y43",
+    "legal_person": "刘建国",
+    "contact_name": "陈晓",
+    "contact_mobile": "13806351234",
+    "contractor_name": "山东鲁建建设集团有限公司",
+    "contractor_credit_code": "91110000802100433B",
+    "contractor_manager": "马强",
+    "contractor_manager_id_number": "11010519491231002X",
+    "designer_name": "聊城市建筑设计院有限公司",
+    "designer_credit_code": "914403001922038216",
+    "designer_manager": "黄工",
+    "surveyor_name": "山东省勘察测绘院",
+    "surveyor_credit_code": "91110108551385082Q",
+    "surveyor_manager": "林工",
+}
+
+
+def seed(runtime: Runtime) -> list[dict[str, Any]]:
+    """Create the demo users (renewing their tokens) and, in an empty hall, sample cases."""
+    users = []
+    for username, name, password, roles, groups in DEMO_USERS:
+        if runtime.users.get(username) is None:
+            runtime.users.create(username, password, display_name=name, roles=roles,
+                                 groups=groups)
+        users.append({"username": username, "display_name": name, "password": password,
+                      "token": runtime.users.issue_token(username), "roles": roles,
+                      "departments": groups})
+    with runtime.db.reading() as session:
+        empty = not session.scalar(select(func.count()).select_from(CaseRecord))
+    if empty:
+        seed_cases(runtime)
+    return users
+
+
+def seed_cases(runtime: Runtime) -> None:
+    """Cases in several states: just received, in parallel review, finished."""
+    with runtime.db.reading() as session:
+        definition = runtime.definitions.latest(session, "onething_construction_permit")
+    if definition is None:
+        return
+    form = formsource.start_form(runtime, definition)
+    front = Actor("frontdesk", frozenset({"frontdesk"}), frozenset({"综合受理窗口"}))
+    admin = Actor("admin", frozenset({"admin"}))
+    projects = ["聊城市东昌府区实验小学教学楼", "茌平区信发街道社区服务中心", "聊城高新区智能制造产业园一期"]
+    cases = []
+    for name in projects:
+        data = formsource.clean(form, {**CONSTRUCTION_APPLICATION, "project_name": name})
+        cases.append(runtime.cases.start_case(definition.key, data, front))
+    # Second case: accepted at the front desk, now in parallel review; two items decided.
+    review = runtime.cases.complete(cases[1].tasks[0].id, {"materials_complete": True}, front)
+    for task in review.tasks[:2]:
+        key = task.task_spec.removesuffix("_review")
+        review = runtime.cases.complete(task.id, {f"{key}_decision": "approve",
+                                                  f"{key}_opinion": "材料齐全，符合条件，准予许可。"},
+                                        admin)
+    # Third case: all the way to issuance and 办结.
+    done = runtime.cases.complete(cases[2].tasks[0].id, {"materials_complete": True}, front)
+    while done.tasks:
+        task = done.tasks[0]
+        if task.task_spec == "issuance":
+            data = {"delivery_method": "post", "tracking_number": "SF1234567890"}
+        else:
+            key = task.task_spec.removesuffix("_review")
+            data = {f"{key}_decision": "approve", f"{key}_opinion": "同意。"}
+        done = runtime.cases.complete(task.id, data, admin)
