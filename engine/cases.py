@@ -349,7 +349,12 @@ class CaseService:
 
 
 class _ConflictGuard:
-    """A write transaction whose lost races surface as `Conflict` (HTTP 409)."""
+    """A write transaction whose lost races surface as `Conflict` (HTTP 409).
+
+    A race shows up as a failed version check (StaleDataError), as a duplicate event
+    sequence or task row (IntegrityError), or on SQLite as a busy database — whether it
+    is raised inside the step (autoflush) or at commit.
+    """
 
     def __init__(self, db: Database):
         self._db = db
@@ -361,17 +366,24 @@ class _ConflictGuard:
 
     def __exit__(self, exc_type, exc, tb):
         try:
-            return self._context.__exit__(exc_type, exc, tb)
-        except StaleDataError:
-            raise Conflict("办件已被他人修改，请刷新后重试") from None
-        except IntegrityError as error:
-            if exc_type is None or not issubclass(exc_type, OneThingError):
-                raise Conflict("办件已被他人修改，请刷新后重试") from error
+            self._context.__exit__(exc_type, exc, tb)
+        except Exception as error:
+            if (conflict := _as_conflict(error)) is not None:
+                raise conflict from error
             raise
-        except OperationalError as error:
-            if "locked" in str(error).lower() or "could not serialize" in str(error).lower():
-                raise Conflict("数据库繁忙，请稍后重试") from None
-            raise
+        if exc is not None and (conflict := _as_conflict(exc)) is not None:
+            raise conflict from exc
+        return False
+
+
+def _as_conflict(error: BaseException) -> Conflict | None:
+    if isinstance(error, (StaleDataError, IntegrityError)):
+        return Conflict("办件已被他人修改，请刷新后重试")
+    if isinstance(error, OperationalError):
+        text = str(error).lower()
+        if "locked" in text or "could not serialize" in text or "deadlock" in text:
+            return Conflict("数据库繁忙，请稍后重试")
+    return None
 
 
 def _definition_key(case: CaseRecord, task) -> str:

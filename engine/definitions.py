@@ -69,6 +69,11 @@ class DeployResult:
 def read_bpmn(data: bytes, name: str) -> BpmnFile:
     """Parse untrusted bytes and find the file's executable process."""
     root = parse_xml(data, name=name)
+    try:
+        bytes(data).decode("utf-8")  # stored as text; re-read from it for every case
+    except UnicodeDecodeError as exc:
+        msg = f"文件须为 UTF-8 编码（第 {exc.start} 字节不是 UTF-8）"
+        raise InvalidDefinition(msg, [Problem(None, None, msg, name)]) from None
     if etree.QName(root).localname != "definitions" or etree.QName(root).namespace != BPMN_NS:
         raise InvalidDefinition("不是 BPMN 2.0 文件（根元素应为 bpmn:definitions）",
                                 [Problem(None, None, "根元素应为 bpmn:definitions", name)])
@@ -94,6 +99,17 @@ def _local(element: etree._Element) -> str:
     return etree.QName(element).localname if isinstance(element.tag, str) else ""
 
 
+def _owner(element: etree._Element, process: etree._Element) -> etree._Element:
+    """The diagram element a problem inside `element` belongs to: the nearest one with an
+    id that the modeler draws (an event, not its eventDefinition child)."""
+    for candidate in (element, *element.iterancestors()):
+        if candidate is process:
+            return process
+        if candidate.get("id") and not _local(candidate).endswith("EventDefinition"):
+            return candidate
+    return process
+
+
 def static_problems(bpmn: BpmnFile, sandbox: Sandbox) -> list[Problem]:
     """Checks on the XML that SpiffWorkflow itself would not make."""
     problems: list[Problem] = []
@@ -112,8 +128,7 @@ def _unsupported(process, file) -> list[Problem]:
     for element in process.iter():
         message = UNSUPPORTED.get(_local(element))
         if message:
-            owner = element if element.get("id") else element.getparent()
-            found.append(_problem(owner, message, file))
+            found.append(_problem(_owner(element, process), message, file))
     return found
 
 
@@ -170,9 +185,8 @@ def _expressions(process, file, sandbox: Sandbox) -> list[Problem]:
         check(task, (script.text or "") if script is not None else "", "exec", "脚本")
     for tag in ("timeDate", "timeDuration", "timeCycle", "loopCardinality", "completionCondition"):
         for element in process.iter(f"{{{BPMN_NS}}}{tag}"):
-            owner = next((a for a in element.iterancestors() if a.get("id")), process)
             if (element.text or "").strip():
-                check(owner, element.text.strip(), "eval", "表达式")
+                check(_owner(element, process), element.text.strip(), "eval", "表达式")
     return problems
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 import uuid
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ _SIGNATURES = [
     (b"PK\x03\x04", "application/vnd.openxmlformats-officedocument", {".docx", ".xlsx", ".pptx", ".ofd"}),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/msword", {".doc", ".xls"}),
 ]
+
+
+# Control characters and lone surrogates: PostgreSQL refuses NUL in text, and a surrogate
+# cannot be encoded as UTF-8 — neither belongs in a file name shown to clerks.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -65,7 +71,7 @@ class UploadStore:
 
     def save(self, stream: BinaryIO, name: str, actor: str | None) -> StoredUpload:
         """Stream to a temporary file while hashing; refuse early when over the limit."""
-        name = Path(name or "file").name[:300] or "file"
+        name = _CONTROL_RE.sub("", Path(name or "file").name)[:300].strip() or "file"
         self.folder.mkdir(parents=True, exist_ok=True)
         digest, size, head = hashlib.sha256(), 0, b""
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".incoming-")

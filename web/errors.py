@@ -25,9 +25,16 @@ HTTP_MESSAGES = {
 
 
 def error_body(code: str, message: str, fields: dict | None = None, **extra) -> dict:
-    body = {"error": code, "message": message, "fields": fields or {}}
+    body = {"error": code, "message": _printable(message),
+            "fields": {_printable(str(k)): _printable(str(v)) for k, v in (fields or {}).items()}}
     body.update(extra)
     return body
+
+
+def _printable(text: str) -> str:
+    """An error text that can always be sent as UTF-8: a message may quote user input, and
+    a lone surrogate in it would make the error response itself fail."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def status_of(exc: OneThingError) -> int:

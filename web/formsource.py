@@ -31,7 +31,8 @@ def form_check(document: BpmnFile) -> list[Problem]:
     try:
         read_forms(document.root)
     except FormDefinitionError as exc:
-        element = document.root.find(f".//*[@id='{exc.element_id}']")
+        element = next((e for e in document.root.iter() if e.get("id") == exc.element_id),
+                       None) if exc.element_id else None
         name = element.get("name") if element is not None else None
         return [Problem(exc.element_id, name, f"表单定义错误：{exc.message}", document.name)]
     return []

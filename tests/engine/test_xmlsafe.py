@@ -264,8 +264,10 @@ def test_file_whose_only_process_is_not_executable_is_refused():
 
 
 def test_file_with_two_executable_processes_is_refused():
-    processes = ('<bpmn:process id="a" isExecutable="true"><bpmn:startEvent id="s1"/></bpmn:process>'
-                 '<bpmn:process id="b" isExecutable="true"><bpmn:startEvent id="s2"/></bpmn:process>')
+    processes = ('<bpmn:process id="a" isExecutable="true"><bpmn:startEvent id="s1"/>'
+                 '</bpmn:process>'
+                 '<bpmn:process id="b" isExecutable="true"><bpmn:startEvent id="s2"/>'
+                 '</bpmn:process>')
     with pytest.raises(InvalidDefinition) as caught:
         read_bpmn(document(processes=processes).encode(), "two.bpmn")
     assert "2" in caught.value.message

@@ -5,6 +5,8 @@ JSON. Errors are mapped in web/errors.py; every response body is JSON.
 """
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -47,10 +49,73 @@ def language() -> str:
 
 
 def json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    """The request body as a JSON object, or ValidationFailed (422) — never a 500: bodies
+    nested too deep for the parser and strings with lone surrogates (which cannot be stored
+    or echoed back as UTF-8) are refused here. Oversized bodies raise 413 in get_data."""
+    if not request.is_json:
+        raise ValidationFailed("请求体必须是 JSON 对象（Content-Type: application/json）")
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        raise ValidationFailed("请求体不是有效的 JSON") from None
     if not isinstance(body, dict):
         raise ValidationFailed("请求体必须是 JSON 对象")
+    if not _encodable(body):
+        raise ValidationFailed("请求体含有无效的 Unicode 字符（孤立的代理项）")
     return body
+
+
+def _encodable(value: Any) -> bool:
+    """No string (key or value) anywhere in `value` is unencodable as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE_RE.search(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+# BPMN process ids are XML NCNames; a key outside this shape cannot be deployed.
+_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,199}")
+# Task ids are SpiffWorkflow task UUIDs.
+_TASK_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_MAX_ID = 2**31 - 1  # ids are 32-bit integers in the database
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+TASK_STATES = ("open", "completed", "cancelled", "all")
+
+
+def checked_key(key: str) -> str:
+    if not _KEY_RE.fullmatch(key):
+        raise NotFound("流程未部署")
+    return key
+
+
+def checked_task_id(task_id: str) -> str:
+    if not _TASK_ID_RE.fullmatch(task_id):
+        raise NotFound("任务不存在")
+    return task_id
+
+
+def checked_case_id(case_id: int) -> int:
+    if not 0 < case_id <= _MAX_ID:
+        raise NotFound(f"办件 {case_id} 不存在")
+    return case_id
+
+
+def text_arg(name: str, *, max_length: int = 200) -> str | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if len(raw) > max_length or _CONTROL_RE.search(raw):
+        raise ValidationFailed(f"参数 {name} 无效", {name: f"{max_length} 字以内，不含控制字符"})
+    return raw
 
 
 def data_of(body: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +129,7 @@ def int_arg(name: str, default: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 9:
+    if not re.fullmatch(r"[0-9]{1,9}", raw):  # not str.isdigit: "²" is a digit to it
         raise ValidationFailed(f"参数 {name} 必须是非负整数", {name: "必须是非负整数"})
     return int(raw)
 
@@ -85,6 +150,7 @@ def list_processes():
 
 
 def latest_definition(key: str):
+    checked_key(key)
     rt = runtime()
     with rt.db.reading() as session:
         row = rt.definitions.latest(session, key)
@@ -115,17 +181,20 @@ def start_case():
 
 @bp.get("/cases/<int:case_id>")
 def get_case(case_id: int):
+    checked_case_id(case_id)
     return jsonify(runtime().cases.get_case(case_id, g.actor).to_json())
 
 
 @bp.get("/cases/<int:case_id>/events")
 def case_events(case_id: int):
+    checked_case_id(case_id)
     events = runtime().cases.events(case_id, g.actor)
     return jsonify({"case": case_id, "events": [event_json(e) for e in events]})
 
 
 @bp.post("/cases/<int:case_id>/cancel")
 def cancel_case(case_id: int):
+    checked_case_id(case_id)
     body = json_object()
     reason = body.get("reason")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
@@ -138,14 +207,18 @@ def cancel_case(case_id: int):
 @bp.get("/tasks")
 def list_tasks():
     mine = request.args.get("mine", "") in ("1", "true", "yes")
-    tasks = runtime().tasks.visible(g.actor, mine=mine, group=request.args.get("group") or None,
-                                    state=request.args.get("state") or "open",
+    state = text_arg("state") or "open"
+    if state not in TASK_STATES:
+        raise ValidationFailed(f"未知的任务状态：{state[:50]}",
+                               {"state": "须为 " + " / ".join(TASK_STATES)})
+    tasks = runtime().tasks.visible(g.actor, mine=mine, group=text_arg("group"), state=state,
                                     limit=int_arg("limit", 50), offset=int_arg("offset", 0))
     return jsonify({"tasks": [t.to_json() for t in tasks]})
 
 
 @bp.get("/tasks/<task_id>")
 def get_task(task_id: str):
+    checked_task_id(task_id)
     rt = runtime()
     task = rt.tasks.get(task_id, g.actor)
     case = rt.cases.get_case(task.case_id, g.actor)
@@ -160,16 +233,19 @@ def get_task(task_id: str):
 
 @bp.post("/tasks/<task_id>/claim")
 def claim_task(task_id: str):
+    checked_task_id(task_id)
     return jsonify(runtime().cases.claim(task_id, g.actor).to_json())
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 def unclaim_task(task_id: str):
+    checked_task_id(task_id)
     return jsonify(runtime().cases.unclaim(task_id, g.actor).to_json())
 
 
 @bp.post("/tasks/<task_id>/complete")
 def complete_task(task_id: str):
+    checked_task_id(task_id)
     rt = runtime()
     body = json_object()
     task = rt.tasks.get(task_id, g.actor)

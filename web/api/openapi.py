@@ -96,6 +96,9 @@ _DATA_BODY = _json({"type": "object", "properties": {"data": {"type": "object"}}
 def openapi_document() -> dict[str, Any]:
     case_id, task_id = _path_param("case_id", "integer"), _path_param("task_id")
     paths = {
+        "/api/v1/openapi.json": {"get": {
+            "summary": "本接口文档（OpenAPI 3.1，无需令牌）", "tags": ["meta"], "security": [],
+            "responses": {"200": {"description": "OK", **_json({"type": "object"})}}}},
         "/api/v1/processes": {"get": _op(
             "已部署的流程（各自最新版本）",
             {"type": "object", "properties": {"processes": {"type": "array",
@@ -106,7 +109,8 @@ def openapi_document() -> dict[str, Any]:
             {"type": "object", "properties": {"form": _ref("Form")}}, errors=(404,),
             params=[_path_param("key")], tag="processes")},
         "/api/v1/cases": {"post": _op(
-            "发起办件", _ref("Case"), status=201, errors=(404, 422),
+            "发起办件（综合受理窗口或对接系统）", _ref("Case"), status=201,
+            errors=(403, 404, 413, 422),
             body=_json({"type": "object", "required": ["process"], "properties": {
                 "process": {"type": "string"}, "data": {"type": "object"}}}))},
         "/api/v1/cases/{case_id}": {"get": _op("办件状态与待办任务", _ref("Case"),
@@ -117,7 +121,7 @@ def openapi_document() -> dict[str, Any]:
                                                          "items": _ref("Event")}}},
             errors=(403, 404), params=[case_id])},
         "/api/v1/cases/{case_id}/cancel": {"post": _op(
-            "撤销办件（部门负责人或管理员）", _ref("Case"), errors=(403, 404, 409, 422),
+            "撤销办件（部门负责人或管理员）", _ref("Case"), errors=(403, 404, 409, 413, 422),
             params=[case_id], body=_json({"type": "object", "required": ["reason"],
                                           "properties": {"reason": {"type": "string"}}}))},
         "/api/v1/tasks": {"get": _op(
@@ -134,7 +138,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/tasks/{task_id}/unclaim": {"post": _op(
             "退回认领", _ref("Task"), errors=(403, 404, 409), params=[task_id], tag="tasks")},
         "/api/v1/tasks/{task_id}/complete": {"post": _op(
-            "校验并办结任务", _ref("Case"), errors=(403, 404, 409, 422), params=[task_id],
+            "校验并办结任务", _ref("Case"), errors=(403, 404, 409, 413, 422), params=[task_id],
             body=_DATA_BODY, tag="tasks")},
         "/api/v1/uploads": {"post": _op(
             "上传材料", _ref("Upload"), status=201, errors=(413, 415, 422), tag="materials",
