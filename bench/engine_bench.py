@@ -235,24 +235,32 @@ def pg_backend(url: str, tmp: Path) -> tuple[Backend | None, str | None]:
 
 # -- measurement helpers ---------------------------------------------------------------
 
-def timed_runs(fn, warmup: int, n: int) -> dict:
-    for _ in range(warmup):
-        fn()
+def interleaved_runs(runners: dict, rounds: int, warmup: int) -> dict:
+    """Time whole cases of every runner, interleaved in `rounds` so that load from other
+    processes on the machine hits all runners alike (the ratios are what matter).
+    `runners` maps name -> (function returning tasks done, cases per round)."""
+    for fn, _ in runners.values():
+        for _ in range(warmup):
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    tasks: Counter = Counter()
     gc.collect()
-    times = []
-    tasks = 0
-    start = time.perf_counter()
-    for _ in range(n):
-        t0 = time.perf_counter()
-        tasks += fn()
-        times.append(time.perf_counter() - t0)
-    total = time.perf_counter() - start
-    times.sort()
-    return {"cases": n, "tasks_per_case": tasks / n, "seconds": total,
-            "cases_per_s": n / total, "ms_per_case_mean": 1000 * total / n,
-            "ms_per_case_p50": 1000 * statistics.median(times),
-            "ms_per_case_p95": 1000 * times[min(n - 1, int(0.95 * n))],
-            "ms_per_task": 1000 * total / tasks}
+    for _ in range(rounds):
+        for name, (fn, per_round) in runners.items():
+            for _ in range(per_round):
+                t0 = time.perf_counter()
+                tasks[name] += fn()
+                times[name].append(time.perf_counter() - t0)
+    out = {}
+    for name, samples in times.items():
+        n, total = len(samples), sum(samples)
+        samples.sort()
+        out[name] = {"cases": n, "tasks_per_case": tasks[name] / n, "seconds": total,
+                     "cases_per_s": n / total, "ms_per_case_mean": 1000 * total / n,
+                     "ms_per_case_p50": 1000 * statistics.median(samples),
+                     "ms_per_case_p95": 1000 * samples[min(n - 1, int(0.95 * n))],
+                     "ms_per_task": 1000 * total / tasks[name]}
+    return out
 
 
 def median_ms(samples: list[float]) -> float:
@@ -270,39 +278,62 @@ def raw_loop_limit(raw: Raw, limit: int) -> int | None:
     return None
 
 
-def history_raw_memory(raw: Raw, ns: list[int], steps: int) -> dict:
-    """Raw in-memory loop: per-step cost at N (no persistence at all)."""
-    wf = raw.new(LOOP, raw.product_engine)
-    wf.do_engine_steps()
-    done, out = 0, {}
+def history(make_case, ns: list[int], steps: int, size=None) -> dict:
+    """One case per N: drive each to N completions, then time `steps` further completions
+    round-robin across the cases (so machine load hits every N alike); median per N.
+    `make_case()` returns a step function that completes one task (False: no ready task)."""
+    out: dict = {}
+    cases = {}
     for n in ns:
-        while done < n:
-            if not raw_loop_step(wf):
+        step = make_case()
+        for done in range(n):
+            if not step():
                 return {"steps": out, "broke_at": done}
-            done += 1
-        samples = []
-        for _ in range(steps):
+        cases[n] = step
+    samples: dict[int, list[float]] = {n: [] for n in ns}
+    gc.collect()
+    for _ in range(steps):
+        for n, step in cases.items():
             t0 = time.perf_counter()
-            ok = raw_loop_step(wf)
-            samples.append(time.perf_counter() - t0)
+            ok = step()
+            samples[n].append(time.perf_counter() - t0)
             if not ok:
-                return {"steps": out, "broke_at": done}
-            done += 1
-        out[n] = {"ms": median_ms(samples), "tasks_in_tree": len(wf.tasks)}
+                return {"steps": out, "broke_at": n + len(samples[n]) - 1}
+    for n, step in cases.items():
+        out[n] = {"ms": median_ms(samples[n])}
+        if size is not None:
+            out[n]["state_bytes"] = size(step)
     return {"steps": out, "broke_at": None}
 
 
-def history_raw_naive(raw: Raw, ns: list[int], steps: int) -> dict:
-    """Raw SpiffWorkflow persisted the plain way: the whole workflow (specs included) is
-    serialised and deserialised around every completion."""
+def raw_memory_case(raw: Raw):
+    wf = raw.new(LOOP, raw.product_engine)
+    wf.do_engine_steps()
+
+    def step() -> bool:
+        return raw_loop_step(wf)
+    step.workflow = wf
+    return step
+
+
+def naive_serializer():
+    """SpiffWorkflow's own serializer as a plain persistence layer would use it."""
     try:
         serializer = BpmnWorkflowSerializer()
-        probe = raw.new(LOOP, raw.product_engine)
+        parser = CamundaParser()
+        parser.add_bpmn_file(str(LOOP_BPMN))
+        probe = BpmnWorkflow(parser.get_spec(LOOP), parser.get_subprocess_specs(LOOP))
         serializer.deserialize_json(serializer.serialize_json(probe))
-        config = "DEFAULT_CONFIG"
-    except Exception:  # Camunda task specs need the Camunda converters
-        serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG))
-        config = "CAMUNDA_CONFIG"
+        return serializer, "BpmnWorkflowSerializer() default config"
+    except Exception as exc:  # Camunda task specs need the Camunda converters
+        why = f"{type(exc).__name__}: {exc}"
+        return (BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)),
+                f"CAMUNDA_CONFIG (the default config fails on Camunda specs: {why})")
+
+
+def raw_naive_case(raw: Raw, serializer):
+    """Raw SpiffWorkflow persisted the plain way: the whole workflow (specs included) is
+    deserialised before and serialised after every completion."""
     engine = raw.product_engine
     wf = raw.new(LOOP, engine)
     wf.do_engine_steps()
@@ -314,47 +345,25 @@ def history_raw_naive(raw: Raw, ns: list[int], steps: int) -> dict:
         wf.script_engine = engine
         ok = raw_loop_step(wf)
         text = serializer.serialize_json(wf)
+        step.text = text
         return ok
-
-    done, out = 0, {}
-    for n in ns:
-        while done < n:
-            if not step():
-                return {"steps": out, "broke_at": done, "serializer": config}
-            done += 1
-        samples = []
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            if not step():
-                return {"steps": out, "broke_at": done, "serializer": config}
-            samples.append(time.perf_counter() - t0)
-            done += 1
-        out[n] = {"ms": median_ms(samples), "state_bytes": len(text.encode("utf-8"))}
-    return {"steps": out, "broke_at": None, "serializer": config}
+    step.text = text
+    return step
 
 
-def history_onething(backend: Backend, ns: list[int], steps: int) -> dict:
+def onething_case(backend: Backend):
     cases = backend.rt.cases
     case = cases.start_case(LOOP, {}, ADMIN)
-    done, out = 0, {}
 
-    def step():
+    def step() -> bool:
         nonlocal case
-        (task,) = case.tasks
-        case = cases.complete(task.id, {"again": True}, ADMIN)
-
-    for n in ns:
-        while done < n:
-            step()
-            done += 1
-        samples = []
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            step()
-            samples.append(time.perf_counter() - t0)
-            done += 1
-        out[n] = {"ms": median_ms(samples), "state_bytes": backend.state_size(case.id)}
-    return {"steps": out, "broke_at": None}
+        if not case.tasks:
+            return False
+        case = cases.complete(case.tasks[0].id, {"again": True}, ADMIN)
+        step.case_id = case.id
+        return True
+    step.case_id = case.id
+    return step
 
 
 # -- breakdown: exclusive wall time per component --------------------------------------
@@ -485,6 +494,7 @@ def machine_facts(backends: list[Backend], pg_skip: str | None) -> dict:
         "platform": platform.platform(),
         "spiffworkflow": pkg_version("SpiffWorkflow"),
         "sqlalchemy": sqlalchemy.__version__,
+        "loadavg_at_start": _loadavg(),
     }
     try:
         facts["psycopg"] = pkg_version("psycopg")
@@ -495,6 +505,13 @@ def machine_facts(backends: list[Backend], pg_skip: str | None) -> dict:
     if pg_skip:
         facts["postgres_version"] = f"skipped ({pg_skip})"
     return facts
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def _cpu_model() -> str:
@@ -525,7 +542,8 @@ def print_report(r: dict) -> None:
       f"SpiffWorkflow {f['spiffworkflow']}, SQLAlchemy {f['sqlalchemy']}"
       + (f", psycopg {f['psycopg']}" if "psycopg" in f else ""))
     p(f"databases: {f.get('sqlite_version', '—')}; PostgreSQL {f.get('postgres_version', '—')}")
-    p(f"mode: {'quick' if r['quick'] else 'full'}; total bench time {r['seconds']:.0f} s")
+    p(f"mode: {'quick' if r['quick'] else 'full'}; total bench time {r['seconds']:.0f} s; "
+      f"load average (1/5/15 min) at start {f['loadavg_at_start']}, at end {r['loadavg_at_end']}")
     p()
 
     m1 = r["throughput"]
@@ -581,6 +599,8 @@ def print_report(r: dict) -> None:
           f"{sizes if key != 'raw_memory' else ''}")
         if row.get("note"):
             p(f"  {'':<40}↳ {row['note']}")
+    p(f"  raw serialiser: {m2['naive_serializer']}; state bytes = its JSON (specs "
+      "included); OneThing = case_state.size (no specs, pruned)")
     broke = m2.get("raw_loop_limit")
     if broke is not None:
         p(f"  note: raw SpiffWorkflow {m2['spiff_version']} stops looping after {broke} "
@@ -620,8 +640,9 @@ def main(argv=None) -> int:
 
     quick = args.quick
     warmup = 3
-    raw_cases = 40 if quick else 200
-    persisted_cases = 8 if quick else 40
+    rounds = 4 if quick else 8
+    raw_per_round = 10 if quick else 30          # raw cases: 40 quick, 240 full
+    persisted_per_round = 2 if quick else 6      # persisted cases: 8 quick, 48 full
     breakdown_cases = 4 if quick else 15
     ns = [10, 100, 1000]
     steps = 10 if quick else 20
@@ -643,13 +664,12 @@ def main(argv=None) -> int:
         try:
             results["machine"] = machine_facts(backends, pg_skip)
 
-            log("measure 1: raw ...")
-            m1 = {"raw": timed_runs(lambda: raw.permit_case(raw.product_engine), warmup,
-                                    raw_cases),
-                  "raw_default": timed_runs(lambda: raw.permit_case(None), warmup, raw_cases)}
+            log(f"measure 1: {rounds} interleaved rounds ...")
+            runners = {"raw": (lambda: raw.permit_case(raw.product_engine), raw_per_round),
+                       "raw_default": (lambda: raw.permit_case(None), raw_per_round)}
             for b in backends:
-                log(f"measure 1: {b.name} ...")
-                m1[b.name] = timed_runs(b.permit_case, warmup, persisted_cases)
+                runners[b.name] = (b.permit_case, persisted_per_round)
+            m1 = interleaved_runs(runners, rounds, warmup)
             for key, row in m1.items():
                 row["ratio_to_raw"] = row["cases_per_s"] / m1["raw"]["cases_per_s"]
                 if not key.startswith("raw"):
@@ -664,8 +684,11 @@ def main(argv=None) -> int:
             if broke is not None:
                 cap = broke - steps - 5  # the largest N whose measured steps still work
                 raw_ns = sorted({n for n in ns if n + steps < broke} | {cap})
-            m2["raw_memory"] = history_raw_memory(raw, raw_ns, steps)
-            m2["raw_naive"] = history_raw_naive(raw, raw_ns, steps)
+            m2["raw_memory"] = history(lambda: raw_memory_case(raw), raw_ns, steps)
+            serializer, m2["naive_serializer"] = naive_serializer()
+            log("measure 2: raw loop with full serialise/deserialise ...")
+            m2["raw_naive"] = history(lambda: raw_naive_case(raw, serializer), raw_ns, steps,
+                                      size=lambda step: len(step.text.encode("utf-8")))
             for key in ("raw_memory", "raw_naive"):
                 row = m2[key]
                 if max(raw_ns) != max(ns) and max(raw_ns) in row["steps"]:
@@ -676,7 +699,8 @@ def main(argv=None) -> int:
                                    "completions")
             for b in backends:
                 log(f"measure 2: {b.name} loop ...")
-                m2[b.name] = history_onething(b, ns, steps)
+                m2[b.name] = history(lambda: onething_case(b), ns, steps,
+                                     size=lambda step: b.state_size(step.case_id))
             for key in ("raw_naive", "raw_memory", *[b.name for b in backends]):
                 s = m2[key]["steps"]
                 if ns[0] in s and ns[-1] in s:
@@ -695,6 +719,7 @@ def main(argv=None) -> int:
             for b in backends:
                 b.close()
     results["seconds"] = time.perf_counter() - started
+    results["loadavg_at_end"] = _loadavg()
 
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2, default=str))

@@ -15,12 +15,13 @@ from typing import Callable, Iterable, Sequence
 
 from lxml import etree
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from .errors import ExpressionError, InvalidDefinition, NotFound, Problem
+from .errors import Conflict, ExpressionError, InvalidDefinition, NotFound, Problem
 from .sandbox import Sandbox
 from .store.models import ProcessDefinition
 from .xmlsafe import parse_xml
@@ -262,7 +263,12 @@ class Definitions:
                     target = call.get("calledElement") or "（未填写）"
                     problems.append(_problem(call, f"调用活动的目标流程 {target} 尚未部署", bpmn.name))
             if not missing:
-                problems += spiff_problems(bpmn, self._callees(session, bpmn, batch))
+                callees = self._callees(session, bpmn, batch)
+                if any(bpmn.key in callee.called for callee in callees) or bpmn.key in bpmn.called:
+                    problems.append(_problem(bpmn.process, "调用活动形成循环调用：流程会无限递归",
+                                             bpmn.name))
+                else:
+                    problems += spiff_problems(bpmn, callees)
         return problems
 
     def _callees(self, session: Session, bpmn: BpmnFile, batch: dict[str, BpmnFile]):
@@ -303,7 +309,10 @@ class Definitions:
                 key=bpmn.key, version=version, name=bpmn.title, content_hash=bpmn.content_hash,
                 file_name=bpmn.name, bpmn_xml=bpmn.data.decode("utf-8"),
                 called_keys=list(bpmn.called), deployed_at=at, deployed_by=actor))
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:
+                raise Conflict(f"流程 {bpmn.key} 正由他人同时部署，请重试") from None
             results.append(DeployResult(bpmn.key, bpmn.title, version, bpmn.content_hash, True))
         return results
 

@@ -517,3 +517,26 @@ def test_a_new_version_gets_its_own_parsed_spec(runtime, tmp_path):
     assert spec_1 is not spec_2
     assert spec_1.task_specs["review"].bpmn_name == "审查"
     assert spec_2.task_specs["review"].bpmn_name == "审查 "
+
+
+def test_process_that_calls_itself_through_another_is_refused(runtime, tmp_path):
+    from engine.definitions import read_bpmn
+    from engine.errors import InvalidDefinition
+
+    def calling(key, target):
+        return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d_{key}" targetNamespace="t">
+  <bpmn:process id="{key}" isExecutable="true">
+    <bpmn:startEvent id="s" /><bpmn:callActivity id="call" name="调用" calledElement="{target}" />
+    <bpmn:endEvent id="e" />
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="call" /><bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="e" />
+  </bpmn:process>
+</bpmn:definitions>""".encode()
+
+    files = [read_bpmn(calling("ping", "pong"), "ping.bpmn"), read_bpmn(calling("pong", "ping"), "pong.bpmn")]
+    with runtime.db.reading() as session:
+        problems = runtime.definitions.validate(session, files)
+    assert any("循环调用" in p.message for p in problems)
+    with pytest.raises(InvalidDefinition):
+        with runtime.db.transaction() as session:
+            runtime.definitions.deploy(session, files, actor="t", at=runtime.clock.now())
