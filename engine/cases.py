@@ -46,8 +46,7 @@ class CaseService:
         self.definitions = definitions
         self.clock = clock
         self.region_code = region_code
-        functions = {"now": lambda: clock.now(), "today": lambda: clock.now().date()}
-        self.script_engine = script_engine(sandbox.with_functions(**functions))
+        self.script_engine = script_engine(sandbox)
 
     # -- commands ---------------------------------------------------------------------
 

@@ -29,6 +29,12 @@ def default_database_url(instance: Path | None = None) -> str:
     return f"sqlite:///{instance / 'onething.sqlite3'}"
 
 
+def clock_bound_sandbox(clock: Clock) -> Sandbox:
+    """The one sandbox used both to check definitions at deploy and to run them, so a
+    function that deploy accepts is one that cases can call."""
+    return Sandbox().with_functions(now=lambda: clock.now(), today=lambda: clock.now().date())
+
+
 @dataclass
 class Runtime:
     db: Database
@@ -48,7 +54,7 @@ def build_runtime(database_url: str | None = None, *, clock: Clock | None = None
     instance = Path(instance or default_instance_path())
     db = Database(database_url or default_database_url(instance))
     clock = clock or SystemClock()
-    sandbox = Sandbox()
+    sandbox = clock_bound_sandbox(clock)
     definitions = Definitions(sandbox, checks)
     cases = CaseService(db, definitions, clock, sandbox,
                         region_code=region_code or os.environ.get("ONETHING_REGION", "371500"))

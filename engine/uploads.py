@@ -40,6 +40,17 @@ _SIGNATURES = [
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+def clean_name(name: str | None) -> str:
+    """The file name to keep: its last path part (old browsers send C:\\…\\scan.pdf), no
+    control characters, at most 300 characters — the stem is shortened, so the extension that
+    `sniff` checks survives."""
+    name = _CONTROL_RE.sub("", Path((name or "").replace("\\", "/")).name).strip()
+    if len(name) > 300:
+        suffix = Path(name).suffix[:20]
+        name = name[:300 - len(suffix)] + suffix
+    return name if name.strip(".") else "file"
+
+
 @dataclass(frozen=True)
 class StoredUpload:
     id: str
@@ -71,7 +82,7 @@ class UploadStore:
 
     def save(self, stream: BinaryIO, name: str, actor: str | None) -> StoredUpload:
         """Stream to a temporary file while hashing; refuse early when over the limit."""
-        name = _CONTROL_RE.sub("", Path(name or "file").name)[:300].strip() or "file"
+        name = clean_name(name)
         self.folder.mkdir(parents=True, exist_ok=True)
         digest, size, head = hashlib.sha256(), 0, b""
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".incoming-")

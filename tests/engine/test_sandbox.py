@@ -532,3 +532,11 @@ def test_engine_validate_uses_sandbox_check():
     engine.validate("a > 1")
     with pytest.raises(ExpressionRejected):
         engine.validate("().__class__")
+
+
+@pytest.mark.parametrize("source, mode", [("open('/etc/passwd')", "eval"),
+                                          ("x = eval('1')", "exec"),
+                                          ("y = workdays_aftr(3)", "exec")])
+def test_calling_an_unregistered_function_is_refused_before_deploy(source, mode):
+    with pytest.raises(ExpressionRejected, match="未登记的函数"):
+        Sandbox().check(source, mode)

@@ -1,0 +1,259 @@
+"""GET /api/v1/openapi.json: public, a well-formed OpenAPI 3.1 document, listing exactly the
+routes the API serves and exactly the statuses each of them really returns.
+
+(test_api.py and test_uploads.py check every response they get against this document too.)
+"""
+from __future__ import annotations
+
+import io
+import re
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from web import create_app
+from web.demo import CONSTRUCTION_APPLICATION
+
+API = "/api/v1"
+PROCESS = "onething_construction_permit"
+METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+def api_routes(app) -> set[tuple[str, str]]:
+    return {(method.lower(), openapi_path(rule.rule))
+            for rule in app.url_map.iter_rules() if rule.rule.startswith(API + "/")
+            for method in rule.methods - {"HEAD", "OPTIONS"}}
+
+
+def documented(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(method, path) for path, item in document["paths"].items()
+            for method in item if method in METHODS}
+
+
+def resolve(document: dict[str, Any], ref: str) -> Any:
+    assert ref.startswith("#/"), ref
+    node: Any = document
+    for part in ref[2:].split("/"):
+        assert part in node, f"unresolvable $ref {ref}"
+        node = node[part]
+    return node
+
+
+def refs(node: Any):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from refs(value)
+
+
+@pytest.fixture
+def document(client) -> dict[str, Any]:
+    response = client.get(f"{API}/openapi.json")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+# --- the document itself ------------------------------------------------------------------
+
+def test_openapi_is_served_without_a_token(client):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
+        response = client.get(f"{API}/openapi.json", headers=headers)
+        assert response.status_code == 200
+        assert response.mimetype == "application/json"
+        assert response.get_json()["openapi"] == "3.1.0"
+
+
+def test_is_a_valid_openapi_3_1_document(document):
+    validator = pytest.importorskip("openapi_spec_validator")
+    validator.validate(document)
+
+
+def test_document_structure_by_hand(document):
+    assert re.fullmatch(r"3\.1\.\d+", document["openapi"])
+    assert document["info"]["title"] and document["info"]["version"]
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert document["security"] == [{"bearer": []}]
+    for ref in refs(document):
+        resolve(document, ref)
+    for path, item in document["paths"].items():
+        assert path.startswith(API + "/"), path
+        template_params = set(re.findall(r"{([^}]+)}", path))
+        for method, operation in item.items():
+            assert method in METHODS, (path, method)
+            where = f"{method.upper()} {path}"
+            assert operation["summary"], where
+            assert operation["responses"], where
+            params = operation.get("parameters", [])
+            for param in params:
+                assert param["in"] in ("path", "query", "header", "cookie"), where
+                assert "schema" in param and param["name"], where
+            path_params = {p["name"] for p in params if p["in"] == "path"}
+            assert path_params == template_params, where
+            assert all(p["required"] is True for p in params if p["in"] == "path"), where
+            for status, response in operation["responses"].items():
+                assert re.fullmatch(r"[1-5][0-9][0-9]", status), (where, status)
+                assert response["description"], (where, status)
+                if int(status) >= 400:
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/Error"}, (where, status)
+            success = [s for s in operation["responses"] if s.startswith("2")]
+            assert len(success) == 1, where
+            if operation.get("security") == []:
+                assert "401" not in operation["responses"], where
+            else:
+                assert "401" in operation["responses"], where
+            if "requestBody" in operation:
+                assert operation["requestBody"]["content"], where
+    error = document["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"error", "message", "fields"}
+
+
+def test_documented_operations_are_exactly_the_served_routes(app, document):
+    served, listed = api_routes(app), documented(document)
+    assert served == listed, {"served, not documented": sorted(served - listed),
+                              "documented, not served": sorted(listed - served)}
+
+
+def test_the_document_matches_the_contract_table(document):
+    contract = {("get", "/processes"), ("get", "/processes/{key}/form"), ("post", "/cases"),
+                ("get", "/cases/{case_id}"), ("get", "/cases/{case_id}/events"),
+                ("get", "/tasks"), ("get", "/tasks/{task_id}"),
+                ("post", "/tasks/{task_id}/claim"), ("post", "/tasks/{task_id}/complete"),
+                ("post", "/uploads")}
+    listed = {(m, p.removeprefix(API)) for m, p in documented(document)}
+    assert contract <= listed
+    statuses = {(m, p.removeprefix(API)): set(document["paths"][p][m]["responses"])
+                for m, p in documented(document)}
+    # the errors the contract promises
+    assert {"404"} <= statuses[("get", "/processes/{key}/form")]
+    assert {"201", "404", "422"} <= statuses[("post", "/cases")]
+    assert {"403", "404"} <= statuses[("get", "/cases/{case_id}")]
+    assert {"403"} <= statuses[("get", "/cases/{case_id}/events")]
+    assert {"403", "404"} <= statuses[("get", "/tasks/{task_id}")]
+    assert {"409"} <= statuses[("post", "/tasks/{task_id}/claim")]
+    assert {"403", "409", "422"} <= statuses[("post", "/tasks/{task_id}/complete")]
+    assert {"201", "413", "415"} <= statuses[("post", "/uploads")]
+
+
+# --- the statuses really returned ---------------------------------------------------------
+
+class Recorder:
+    """Sends requests and notes which status each documented operation answered."""
+
+    def __init__(self, document: dict[str, Any]):
+        self.document = document
+        self.seen: dict[tuple[str, str], set[str]] = defaultdict(set)
+
+    def __call__(self, app, method: str, path: str, token: str | None = None, **kwargs):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = app.test_client().open(API + path, method=method, headers=headers, **kwargs)
+        assert response.status_code < 500, (method, path, response.data[:300])
+        assert response.mimetype == "application/json"
+        rule, _ = app.url_map.bind("localhost").match(response.request.path, method=method,
+                                                      return_rule=True)
+        self.seen[(method.lower(), openapi_path(rule.rule))].add(str(response.status_code))
+        return response
+
+
+def test_every_documented_status_is_really_returned_and_no_other(deployed, app, document):
+    rt = deployed
+    small = create_app({"TESTING": True, "SECRET_KEY": "test", "MAX_CONTENT_LENGTH": 16 * 1024},
+                       runtime=rt)
+    people = {"fd": (["frontdesk"], ["综合受理窗口"]), "fd2": (["frontdesk"], ["综合受理窗口"]),
+              "zjj": (["approver", "lead"], ["住房和城乡建设局"]),
+              "slj": (["approver"], ["水利局"]), "analyst": (["analyst"], [])}
+    token = {}
+    for name, (roles, groups) in people.items():
+        rt.users.create(name, "pw", roles=roles, groups=groups)
+        token[name] = rt.users.issue_token(name)
+    call = Recorder(document)
+    app_json = dict(content_type="application/json")
+    huge = b'{"data": {"x": "' + b"x" * 20_000 + b'"}, "reason": "x"}'
+
+    for method, path in documented(document):
+        route = path.removeprefix(API).replace("{key}", PROCESS).replace("{case_id}", "1") \
+                                      .replace("{task_id}", "00000000-0000-0000-0000-000000000000")
+        if document["paths"][path][method].get("security") != []:
+            call(app, method.upper(), route, "wrong")                                   # 401
+    call(app, "GET", "/openapi.json")                                                   # 200
+
+    call(app, "GET", "/processes", token["fd"])                                         # 200
+    call(app, "GET", f"/processes/{PROCESS}/form", token["fd"])                         # 200
+    call(app, "GET", "/processes/nope/form", token["fd"])                               # 404
+
+    start = {"process": PROCESS, "data": CONSTRUCTION_APPLICATION}
+    case = call(app, "POST", "/cases", token["fd"], json=start).get_json()              # 201
+    call(app, "POST", "/cases", token["slj"], json=start)                               # 403
+    call(app, "POST", "/cases", token["fd"], json={"process": "nope", "data": {}})      # 404
+    call(small, "POST", "/cases", token["fd"], data=huge, **app_json)                   # 413
+    call(app, "POST", "/cases", token["fd"], json={"process": PROCESS, "data": {}})     # 422
+
+    call(app, "GET", f"/cases/{case['id']}", token["fd"])                               # 200
+    call(app, "GET", f"/cases/{case['id']}", token["analyst"])                          # 403
+    call(app, "GET", "/cases/999", token["fd"])                                         # 404
+    call(app, "GET", f"/cases/{case['id']}/events", token["fd"])                        # 200
+    call(app, "GET", f"/cases/{case['id']}/events", token["analyst"])                   # 403
+    call(app, "GET", "/cases/999/events", token["fd"])                                  # 404
+
+    call(app, "GET", "/tasks", token["fd"])                                             # 200
+    call(app, "GET", "/tasks?group=水利局", token["fd"])                                 # 403
+    call(app, "GET", "/tasks?limit=x", token["fd"])                                     # 422
+
+    front = case["tasks"][0]["id"]
+    call(app, "GET", f"/tasks/{front}", token["fd"])                                    # 200
+    call(app, "GET", f"/tasks/{front}", token["slj"])                                   # 403
+    call(app, "GET", "/tasks/nope", token["fd"])                                        # 404
+    call(app, "POST", f"/tasks/{front}/claim", token["slj"])                            # 403
+    call(app, "POST", "/tasks/nope/claim", token["fd"])                                 # 404
+    call(app, "POST", f"/tasks/{front}/claim", token["fd"])                             # 200
+    call(app, "POST", f"/tasks/{front}/claim", token["fd2"])                            # 409
+    call(app, "POST", f"/tasks/{front}/unclaim", token["fd2"])                          # 403
+    call(app, "POST", "/tasks/nope/unclaim", token["fd"])                               # 404
+    call(app, "POST", f"/tasks/{front}/unclaim", token["fd"])                           # 200
+    call(app, "POST", f"/tasks/{front}/complete", token["slj"], json={"data": {}})      # 403
+    call(app, "POST", "/tasks/nope/complete", token["fd"], json={"data": {}})           # 404
+    call(small, "POST", f"/tasks/{front}/complete", token["fd"], data=huge, **app_json)  # 413
+    call(app, "POST", f"/tasks/{front}/complete", token["fd"],
+         json={"data": {"materials_complete": "也许"}})                                   # 422
+    call(app, "POST", f"/tasks/{front}/complete", token["fd"], json={"data": {}})       # 200
+    call(app, "POST", f"/tasks/{front}/complete", token["fd"], json={"data": {}})       # 409
+    call(app, "POST", f"/tasks/{front}/unclaim", token["fd"])                           # 409
+
+    cancel = f"/cases/{case['id']}/cancel"
+    call(app, "POST", cancel, token["fd"], json={"reason": "撤回"})                      # 403
+    call(app, "POST", "/cases/999/cancel", token["zjj"], json={"reason": "撤回"})        # 404
+    call(small, "POST", cancel, token["zjj"], data=huge, **app_json)                    # 413
+    call(app, "POST", cancel, token["zjj"], json={})                                    # 422
+    call(app, "POST", cancel, token["zjj"], json={"reason": "申请人撤回"})                 # 200
+    call(app, "POST", cancel, token["zjj"], json={"reason": "申请人撤回"})                 # 409
+
+    pdf = lambda name, content=PDF: {"file": (io.BytesIO(content), name)}  # noqa: E731
+    call(app, "POST", "/uploads", token["fd"], data=pdf("a.pdf"))                       # 201
+    call(app, "POST", "/uploads", token["fd"], data=pdf("a.pdf", PDF * 80_000))         # 413
+    call(app, "POST", "/uploads", token["fd"], data=pdf("a.exe"))                       # 415
+    call(app, "POST", "/uploads", token["fd"], data={})                                 # 422
+
+    for method, path in sorted(documented(document)):
+        listed = set(document["paths"][path][method]["responses"])
+        assert call.seen[(method, path)] == listed, (method, path)
+
+
+def test_unknown_api_paths_and_methods_are_json_not_html(client):
+    for method, path in [("GET", "/nope"), ("POST", "/processes"), ("DELETE", "/cases/1"),
+                         ("GET", "/openapi.yaml")]:
+        response = client.open(API + path, method=method)
+        assert response.status_code in (401, 404, 405), (method, path)
+        assert response.mimetype == "application/json"
+        assert {"error", "message", "fields"} <= set(response.get_json())
