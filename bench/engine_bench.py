@@ -480,7 +480,7 @@ def profile_text(backend: Backend, cases: int, top: int = 25) -> str:
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
     out.write(f"== cProfile, {backend.name}, {cases} permit cases, by cumulative time ==\n")
     stats.sort_stats("cumulative").print_stats(top)
-    out.write(f"== by own time ==\n")
+    out.write("== by own time ==\n")
     stats.sort_stats("tottime").print_stats(top)
     return out.getvalue()
 

@@ -71,9 +71,8 @@ class CaseService:
                                at=now, definition_hash=top.content_hash,
                                payload={"process": top.key, "version": top.version,
                                         "number": case.number, "pins": pins, "data": data})
-            session.add(CaseState(case_id=case.id, workflow="", size=0))
-            self._advance(session, case, workflow, actor, now)
-            return self._view(session, case)
+            open_tasks = self._advance(session, case, workflow, actor, now, new=True)
+            return self._view(session, case, tasks=open_tasks)
 
     def claim(self, task_id: str, actor: Actor) -> TaskView:
         with self._writing() as session:
@@ -123,8 +122,8 @@ class CaseService:
                                payload={"process": row.process_key, "data": data})
             task.run()
             row.state, row.completed_at, row.completed_by = TASK_COMPLETED, now, actor.username
-            self._advance(session, case, workflow, actor, now)
-            return self._view(session, case)
+            open_tasks = self._advance(session, case, workflow, actor, now)
+            return self._view(session, case, tasks=open_tasks)
 
     def cancel(self, case_id: int, actor: Actor, reason: str) -> CaseView:
         with self._writing() as session:
@@ -138,10 +137,10 @@ class CaseService:
             audit.append_event(session, case, kind=audit.CASE_CANCELLED, actor=actor.username,
                                at=now, definition_hash=case.pins[case.process_key],
                                payload={"reason": reason})
-            self._sync_tasks(session, case, workflow, actor, now)
+            open_tasks = self._sync_tasks(session, case, workflow, actor, now)
             self._sync_timers(session, case, workflow)
             self._save(session, case, workflow, now)
-            return self._view(session, case)
+            return self._view(session, case, tasks=open_tasks)
 
     def retry_incident(self, incident_id: int, actor: Actor) -> CaseView:
         """Run a failed step again (after the definition or the data was put right)."""
@@ -160,8 +159,8 @@ class CaseService:
                                at=now, definition_hash=case.pins[case.process_key],
                                task_id=incident.task_id, task_spec=incident.task_spec,
                                payload={"incident": incident.id})
-            self._advance(session, case, workflow, actor, now)
-            return self._view(session, case)
+            open_tasks = self._advance(session, case, workflow, actor, now)
+            return self._view(session, case, tasks=open_tasks)
 
     # -- queries ----------------------------------------------------------------------
 
@@ -195,21 +194,23 @@ class CaseService:
     # -- the step ---------------------------------------------------------------------
 
     def _advance(self, session: Session, case: CaseRecord, workflow: BpmnWorkflow,
-                 actor: Actor, now: datetime) -> None:
-        """Run engine steps, then write everything the step changed."""
+                 actor: Actor, now: datetime, *, new: bool = False) -> list[HumanTask]:
+        """Run engine steps, then write everything the step changed; returns the open
+        task rows of the case."""
         try:
             workflow.do_engine_steps()
         except SpiffWorkflowException as exc:
             self._raise_incident(session, case, workflow, exc, now)
         state.prune(workflow)
-        self._sync_tasks(session, case, workflow, actor, now)
+        open_tasks = self._sync_tasks(session, case, workflow, actor, now)
         self._sync_timers(session, case, workflow)
         if workflow.is_completed() and case.status == CASE_RUNNING:
             case.status, case.ended_at = CASE_COMPLETED, now
             audit.append_event(session, case, kind=audit.CASE_COMPLETED, actor=actor.username,
                                at=now, definition_hash=case.pins[case.process_key],
                                payload={"data": _recordable(workflow.data)})
-        self._save(session, case, workflow, now)
+        self._save(session, case, workflow, now, new=new)
+        return open_tasks
 
     def _raise_incident(self, session, case, workflow, exc, now) -> None:
         failed = workflow.get_tasks(state=TaskState.ERROR)
@@ -227,8 +228,9 @@ class CaseService:
                            task_id=incident.task_id, task_spec=incident.task_spec,
                            payload={"incident": incident.id, "message": message})
 
-    def _sync_tasks(self, session, case, workflow, actor, now) -> None:
-        """Make the open task rows of the case equal the ready user tasks of the workflow."""
+    def _sync_tasks(self, session, case, workflow, actor, now) -> list[HumanTask]:
+        """Make the open task rows of the case equal the ready user tasks of the workflow;
+        returns them."""
         ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
         open_rows = {r.id: r for r in session.scalars(select(HumanTask).where(
             HumanTask.case_id == case.id, HumanTask.state == TASK_OPEN))}
@@ -255,8 +257,12 @@ class CaseService:
                                task_spec=row.task_spec,
                                payload={"process": process_key, "name": row.name,
                                         "lane": row.lane})
+            open_rows[task_id] = row
+        return [row for row in open_rows.values() if row.state == TASK_OPEN]
 
     def _sync_timers(self, session, case, workflow) -> None:
+        if not self.definitions.has_timers(case.pins, workflow.spec, workflow.subprocess_specs):
+            return
         waiting = {}
         for task in workflow.get_tasks(state=TaskState.WAITING):
             definition = getattr(task.task_spec, "event_definition", None)
@@ -273,10 +279,14 @@ class CaseService:
                 session.add(Timer(id=timer_id, case_id=case.id, task_spec=task.task_spec.bpmn_id,
                                   due_at=due, state=TIMER_WAITING, attempts=0))
 
-    def _save(self, session, case, workflow, now) -> None:
+    def _save(self, session, case, workflow, now, *, new: bool = False) -> None:
         text = state.dump(workflow)
-        case_state = session.get(CaseState, case.id)
-        case_state.workflow, case_state.size = text, len(text)
+        if new:
+            session.add(CaseState(case_id=case.id, workflow=text, size=len(text)))
+        else:
+            # A bulk UPDATE: the old (large) state is never read back just to replace it.
+            session.execute(update(CaseState).where(CaseState.case_id == case.id)
+                            .values(workflow=text, size=len(text)))
         self._touch(case, now)
 
     # -- helpers ----------------------------------------------------------------------
@@ -292,7 +302,7 @@ class CaseService:
 
     def _load(self, session: Session, case: CaseRecord) -> BpmnWorkflow:
         spec, subprocess_specs = self.definitions.specs_for(session, case.process_key, case.pins)
-        text = session.get(CaseState, case.id).workflow
+        text = session.scalar(select(CaseState.workflow).where(CaseState.case_id == case.id))
         return state.load(text, spec, subprocess_specs, self.script_engine)
 
     @staticmethod
@@ -303,14 +313,19 @@ class CaseService:
         return case
 
     def _open_task(self, session, task_id: str, actor: Actor) -> tuple[HumanTask, CaseRecord]:
+        case_id = session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
+        if case_id is None:
+            raise NotFound(f"任务 {task_id[:64]} 不存在")
+        # The case row (and its version) is read BEFORE the task row: anything read after
+        # it is at least as new, and anything newer than it was written by a step that
+        # bumped the version, so our versioned UPDATE fails instead of overwriting it.
+        case = self._case(session, case_id)
         row = session.get(HumanTask, task_id)
-        if row is None:
-            raise NotFound(f"任务 {task_id} 不存在")
         if not actor.works_in(row.lane):
             raise NotAllowed(f"该任务属于「{row.lane}」，您无权办理")
         if row.state != TASK_OPEN:
             raise Conflict("任务已办结或已取消")
-        return row, self._case(session, row.case_id)
+        return row, case
 
     @staticmethod
     def _hash_for(case: CaseRecord, process_key: str) -> str:
@@ -337,14 +352,20 @@ class CaseService:
             merged.update(task.data)
         return merged
 
-    def _view(self, session, case: CaseRecord, data=None) -> CaseView:
-        version = session.get(ProcessDefinition, case.definition_id).version
-        tasks = [TaskView.of(r, case.number) for r in session.scalars(
-            select(HumanTask).where(HumanTask.case_id == case.id, HumanTask.state == TASK_OPEN)
-            .order_by(HumanTask.created_at, HumanTask.id))]
-        incidents = [IncidentView.of(i) for i in session.scalars(
-            select(Incident).where(Incident.case_id == case.id, Incident.resolved_at.is_(None)))]
-        return CaseView.of(case, version, tasks, incidents, data)
+    def _view(self, session, case: CaseRecord, data=None, *,
+              tasks: list[HumanTask] | None = None) -> CaseView:
+        version = self.definitions.version_of(session, case.definition_id)
+        if tasks is None:
+            tasks = list(session.scalars(select(HumanTask).where(
+                HumanTask.case_id == case.id, HumanTask.state == TASK_OPEN)))
+        tasks = sorted(tasks, key=lambda r: (r.created_at, r.id))
+        incidents = []
+        if case.status == CASE_INCIDENT:
+            incidents = [IncidentView.of(i) for i in session.scalars(
+                select(Incident).where(Incident.case_id == case.id,
+                                       Incident.resolved_at.is_(None)))]
+        return CaseView.of(case, version, [TaskView.of(r, case.number) for r in tasks],
+                           incidents, data)
 
 
 class _ConflictGuard:

@@ -18,6 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
@@ -39,6 +41,7 @@ UNSUPPORTED = {
     "serviceTask": "不支持服务任务：请使用脚本任务或人工任务",
     "businessRuleTask": "不支持业务规则任务（DMN）",
 }
+TIMER_DEFINITIONS = (TimerEventDefinition, MultipleEventDefinition)
 PYTHON_SCRIPT_FORMATS = {"", "python", "py", "text/x-python"}
 
 Check = Callable[["BpmnFile"], list[Problem]]
@@ -243,6 +246,8 @@ class Definitions:
         self.checks = list(checks)
         self.specs = SpecCache()
         self.documents = SpecCache(256)
+        self._versions: dict[int, int] = {}
+        self._timers: dict[tuple, bool] = {}
 
     # -- validation and deployment ---------------------------------------------------
 
@@ -363,6 +368,22 @@ class Definitions:
             row = self.by_hash(session, key, content_hash)
             return read_bpmn(row.bpmn_xml.encode("utf-8"), row.file_name)
         return self.documents.get({key: content_hash}, load)
+
+    def version_of(self, session: Session, definition_id: int) -> int:
+        """The version number of a deployed definition (immutable, so cached)."""
+        if definition_id not in self._versions:
+            self._versions[definition_id] = session.scalar(
+                select(ProcessDefinition.version).where(ProcessDefinition.id == definition_id))
+        return self._versions[definition_id]
+
+    def has_timers(self, pins: dict[str, str], spec, subprocess_specs) -> bool:
+        """Whether any process a case runs on has a timer event (else timers need no sync)."""
+        cache_key = tuple(sorted(pins.items()))
+        if cache_key not in self._timers:
+            self._timers[cache_key] = any(
+                isinstance(getattr(t, "event_definition", None), TIMER_DEFINITIONS)
+                for s in (spec, *subprocess_specs.values()) for t in s.task_specs.values())
+        return self._timers[cache_key]
 
     def specs_for(self, session: Session, key: str, pins: dict[str, str]):
         """(spec, subprocess_specs) for a case running `key` on `pins`; cached."""
