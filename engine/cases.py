@@ -29,6 +29,7 @@ from .definitions import Definitions
 from .errors import Conflict, NotAllowed, NotFound, OneThingError
 from .sandbox import Sandbox, script_engine
 from .store.db import Database
+from .workflow_cache import WorkflowCache
 from .store.models import (CASE_CANCELLED, CASE_COMPLETED, CASE_INCIDENT, CASE_RUNNING,
                            TASK_CANCELLED, TASK_COMPLETED, TASK_OPEN, TIMER_CANCELLED,
                            TIMER_WAITING, CaseEvent, CaseNumberCounter, CaseRecord, CaseState, HumanTask,
@@ -37,12 +38,15 @@ from .views import Actor, CaseView, IncidentView, TaskView
 
 
 class CaseService:
-    """The case runtime. Holds no per-case state between calls: any number of these, in
-    any number of processes on any number of hosts, may serve the same database."""
+    """The case runtime. The database is the only truth: any number of these, in any
+    number of processes on any number of hosts, may serve the same database (the
+    workflow cache only ever reuses what this process itself committed, checked against
+    the case's version)."""
 
     def __init__(self, db: Database, definitions: Definitions, clock: Clock, sandbox: Sandbox,
-                 *, region_code: str = "371500"):
+                 *, region_code: str = "371500", cache_size: int = 64):
         self.db = db
+        self.workflows = WorkflowCache(cache_size)
         self.definitions = definitions
         self.clock = clock
         self.region_code = region_code
@@ -72,6 +76,8 @@ class CaseService:
                                payload={"process": top.key, "version": top.version,
                                         "number": case.number, "pins": pins, "data": data})
             open_tasks = self._advance(session, case, workflow, actor, now, new=True)
+            session.info.setdefault("on_commit", []).append(
+                lambda: self.workflows.keep(case.id, case.version, workflow))
             return self._view(session, case, tasks=open_tasks)
 
     def claim(self, task_id: str, actor: Actor) -> TaskView:
@@ -188,7 +194,7 @@ class CaseService:
             if row is None or row.state != TASK_OPEN:
                 return {}
             case = self._case(session, row.case_id)
-            task = self._load(session, case).get_task_from_id(UUID(task_id))
+            task = self._load(session, case, for_step=False).get_task_from_id(UUID(task_id))
             return copy.deepcopy(task.data) if task is not None else {}
 
     # -- the step ---------------------------------------------------------------------
@@ -300,7 +306,17 @@ class CaseService:
         # writers of the same case can never both commit.
         case.updated_at = now
 
-    def _load(self, session: Session, case: CaseRecord) -> BpmnWorkflow:
+    def _load(self, session: Session, case: CaseRecord, *, for_step: bool = True) -> BpmnWorkflow:
+        """The case's workflow: from this process's cache when a step of ours left it at
+        the case's current version, else rebuilt from the database. A step's workflow is
+        kept again once the step commits."""
+        if for_step:
+            cached = self.workflows.take(case.id, case.version)
+            if cached is None:
+                cached = self._load(session, case, for_step=False)
+            session.info.setdefault("on_commit", []).append(
+                lambda: self.workflows.keep(case.id, case.version, cached))
+            return cached
         spec, subprocess_specs = self.definitions.specs_for(session, case.process_key, case.pins)
         text = session.scalar(select(CaseState.workflow).where(CaseState.case_id == case.id))
         return state.load(text, spec, subprocess_specs, self.script_engine)
@@ -343,9 +359,9 @@ class CaseService:
         return f"{self.region_code}-{day}-{serial:05d}"
 
     def _current_data(self, session, case) -> dict[str, Any]:
+        workflow = self._load(session, case, for_step=False)
         if case.status != CASE_RUNNING and case.status != CASE_INCIDENT:
-            return dict(self._load(session, case).data)
-        workflow = self._load(session, case)
+            return dict(workflow.data)
         merged: dict[str, Any] = {}
         for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING
                                        | TaskState.ERROR):
@@ -382,17 +398,23 @@ class _ConflictGuard:
 
     def __enter__(self) -> Session:
         self._context = self._db.transaction()
-        return self._context.__enter__()
+        self._session = self._context.__enter__()
+        return self._session
 
     def __exit__(self, exc_type, exc, tb):
+        callbacks = self._session.info.pop("on_commit", [])
         try:
             self._context.__exit__(exc_type, exc, tb)
         except Exception as error:
             if (conflict := _as_conflict(error)) is not None:
                 raise conflict from error
             raise
-        if exc is not None and (conflict := _as_conflict(exc)) is not None:
-            raise conflict from exc
+        if exc is not None:
+            if (conflict := _as_conflict(exc)) is not None:
+                raise conflict from exc
+            return False
+        for callback in callbacks:  # only after a successful commit
+            callback()
         return False
 
 

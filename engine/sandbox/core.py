@@ -6,6 +6,7 @@ evaluator alone, scripts by the statement interpreter on top of it.
 from __future__ import annotations
 
 import ast
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -68,7 +69,9 @@ class Sandbox:
         if the whole script succeeds and `names` is then still plain data (no cycles, at
         most 10 × max_size elements+chars). `extras` are readable, never copied in."""
         tree = parse_checked(script, "exec")
-        work = dict(names)
+        # A deep copy: a script that changes a list in place must not reach the data of
+        # other tasks that share it (SpiffWorkflow copies task data shallowly).
+        work = copy.deepcopy(dict(names))
         run = Interpreter(self, work, extras)
 
         def body() -> None:
