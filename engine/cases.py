@@ -23,7 +23,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, canonical, state
+from . import audit, canonical, ids, state
 from .clock import SHANGHAI, Clock
 from .definitions import Definitions
 from .errors import Conflict, NotAllowed, NotFound, OneThingError
@@ -190,7 +190,7 @@ class CaseService:
     def task_data(self, task_id: str) -> dict[str, Any]:
         """The data a ready task sees (to prefill its form); empty once it is finished."""
         with self.db.reading() as session:
-            row = session.get(HumanTask, task_id)
+            row = session.get(HumanTask, ids.task_id(task_id))
             if row is None or row.state != TASK_OPEN:
                 return {}
             case = self._case(session, row.case_id)
@@ -323,12 +323,13 @@ class CaseService:
 
     @staticmethod
     def _case(session: Session, case_id: int) -> CaseRecord:
-        case = session.get(CaseRecord, case_id)
+        case = session.get(CaseRecord, ids.case_id(case_id))
         if case is None:
             raise NotFound(f"办件 {case_id} 不存在")
         return case
 
     def _open_task(self, session, task_id: str, actor: Actor) -> tuple[HumanTask, CaseRecord]:
+        task_id = ids.task_id(task_id)
         case_id = session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
         if case_id is None:
             raise NotFound(f"任务 {task_id[:64]} 不存在")

@@ -325,6 +325,8 @@ class Definitions:
 
     @staticmethod
     def latest(session: Session, key: str) -> ProcessDefinition | None:
+        if not isinstance(key, str) or "\x00" in key or len(key) > 200:
+            return None
         return session.scalar(select(ProcessDefinition).where(ProcessDefinition.key == key)
                               .order_by(ProcessDefinition.version.desc()).limit(1))
 

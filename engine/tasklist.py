@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from .errors import NotAllowed, NotFound
+from . import ids
+from .errors import NotAllowed, NotFound, ValidationFailed
 from .store.db import Database
 from .store.models import TASK_STATES, CaseRecord, HumanTask
 from .views import Actor, TaskView
@@ -20,7 +21,7 @@ class TaskList:
                 state: str | None = "open", limit: int = 50, offset: int = 0) -> list[TaskView]:
         """Tasks the actor may see, oldest due first (undated last), then oldest created."""
         if state not in (None, "all", *TASK_STATES):
-            raise NotAllowed(f"未知的任务状态：{state}")
+            raise ValidationFailed("未知的任务状态", {"state": "应为 open、completed、cancelled 或 all"})
         if group and not actor.is_admin and group not in actor.groups:
             raise NotAllowed(f"您不属于「{group}」")
         query = select(HumanTask, CaseRecord.number).join(CaseRecord,
@@ -42,9 +43,9 @@ class TaskList:
 
     def get(self, task_id: str, actor: Actor) -> TaskView:
         with self.db.reading() as session:
-            row = session.get(HumanTask, task_id)
+            row = session.get(HumanTask, ids.task_id(task_id))
             if row is None:
-                raise NotFound(f"任务 {task_id} 不存在")
+                raise NotFound("任务不存在")
             if not (actor.works_in(row.lane) or row.assignee == actor.username
                     or "auditor" in actor.roles):
                 raise NotAllowed("无权查看该任务")

@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .clock import SHANGHAI
 from .store.models import CaseEvent, CaseRecord, HumanTask, Incident
 
 
@@ -35,7 +36,8 @@ SYSTEM = Actor("system", frozenset({"admin"}))
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+    """Times are shown in Beijing time, whichever database they came from."""
+    return moment.astimezone(SHANGHAI).isoformat() if moment else None
 
 
 @dataclass(frozen=True)
