@@ -23,6 +23,7 @@ CASE_STARTED = "case_started"
 TASK_CREATED = "task_created"
 TASK_CLAIMED = "task_claimed"
 TASK_UNCLAIMED = "task_unclaimed"
+TASK_ASSIGNED = "task_assigned"
 TASK_COMPLETED = "task_completed"
 TASK_CANCELLED = "task_cancelled"
 CASE_COMPLETED = "case_completed"
@@ -30,7 +31,8 @@ CASE_CANCELLED = "case_cancelled"
 INCIDENT_RAISED = "incident_raised"
 INCIDENT_RETRIED = "incident_retried"
 TIMER_FIRED = "timer_fired"
-EVENT_KINDS = (CASE_STARTED, TASK_CREATED, TASK_CLAIMED, TASK_UNCLAIMED, TASK_COMPLETED,
+EVENT_KINDS = (CASE_STARTED, TASK_CREATED, TASK_CLAIMED, TASK_UNCLAIMED, TASK_ASSIGNED,
+               TASK_COMPLETED,
                TASK_CANCELLED, CASE_COMPLETED, CASE_CANCELLED, INCIDENT_RAISED,
                INCIDENT_RETRIED, TIMER_FIRED)
 

@@ -2,7 +2,7 @@
 costs the same with ten cases or ten million (the filters below are all indexed)."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from . import ids
 from .errors import NotAllowed, NotFound, ValidationFailed
@@ -18,28 +18,55 @@ class TaskList:
         self.db = db
 
     def visible(self, actor: Actor, *, mine: bool = False, group: str | None = None,
-                state: str | None = "open", limit: int = 50, offset: int = 0) -> list[TaskView]:
-        """Tasks the actor may see, oldest due first (undated last), then oldest created."""
+                departments: bool = False, state: str | None = "open",
+                process: str | None = None, limit: int = 50, offset: int = 0) -> list[TaskView]:
+        """Tasks the actor may see, oldest due first (undated last), then oldest created.
+        `departments` narrows to the queues of the actor's own departments; `process` to
+        cases of one one-thing/item, or tasks of one item."""
+        query = self._query(actor, mine=mine, group=group, departments=departments,
+                            state=state, process=process)
+        query = (query.add_columns(CaseRecord.number)
+                 .order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
+                           HumanTask.created_at, HumanTask.id)
+                 .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset)))
+        with self.db.reading() as session:
+            return [TaskView.of(row, number) for row, number in session.execute(query)]
+
+    def counts(self, actor: Actor, *, state: str | None = "open",
+               process: str | None = None) -> dict[str, int]:
+        """How many tasks each tab of the task list holds: mine, my departments', all."""
+        out = {}
+        with self.db.reading() as session:
+            for tab, kwargs in (("mine", {"mine": True}), ("group", {"departments": True}),
+                                ("all", {})):
+                query = self._query(actor, state=state, process=process, **kwargs)
+                out[tab] = session.scalar(select(func.count()).select_from(query.subquery()))
+        return out
+
+    @staticmethod
+    def _query(actor: Actor, *, mine: bool = False, group: str | None = None,
+               departments: bool = False, state: str | None = "open",
+               process: str | None = None):
         if state not in (None, "all", *TASK_STATES):
             raise ValidationFailed("未知的任务状态", {"state": "应为 open、completed、cancelled 或 all"})
         if group and not actor.is_admin and group not in actor.groups:
             raise NotAllowed(f"您不属于「{group}」")
-        query = select(HumanTask, CaseRecord.number).join(CaseRecord,
-                                                          CaseRecord.id == HumanTask.case_id)
+        query = select(HumanTask).join(CaseRecord, CaseRecord.id == HumanTask.case_id)
         if state and state != "all":
             query = query.where(HumanTask.state == state)
         if mine:
             query = query.where(HumanTask.assignee == actor.username)
         if group:
             query = query.where(HumanTask.lane == group)
+        elif departments:
+            query = query.where(HumanTask.lane.in_(sorted(actor.groups)))
         elif not actor.is_admin:
             query = query.where(or_(HumanTask.lane.in_(sorted(actor.groups)),
                                     HumanTask.assignee == actor.username))
-        query = (query.order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
-                                HumanTask.created_at, HumanTask.id)
-                 .limit(max(1, min(limit, MAX_PAGE))).offset(max(0, offset)))
-        with self.db.reading() as session:
-            return [TaskView.of(row, number) for row, number in session.execute(query)]
+        if process:
+            query = query.where(or_(CaseRecord.process_key == process,
+                                    HumanTask.process_key == process))
+        return query
 
     def get(self, task_id: str, actor: Actor) -> TaskView:
         with self.db.reading() as session:

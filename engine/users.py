@@ -45,6 +45,13 @@ class Users:
         with self.db.reading() as session:
             return session.scalar(select(User).where(User.username == username))
 
+    def in_group(self, group: str) -> list[tuple[str, str]]:
+        """(username, display name) of the active people of a department or window."""
+        with self.db.reading() as session:
+            users = session.scalars(select(User).where(User.active.is_(True))
+                                    .order_by(User.username))
+            return [(u.username, u.display_name) for u in users if group in (u.groups or [])]
+
     def issue_token(self, username: str) -> str:
         """A new API token for `username`; the previous one stops working."""
         token = "ot_" + secrets.token_urlsafe(32)

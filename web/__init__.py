@@ -8,12 +8,16 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, redirect, url_for
+from flask_wtf.csrf import CSRFProtect
 
 from engine.runtime import Runtime, build_runtime
 
-from . import errors
+from . import errors, i18n
+from .auth import login_manager
 from .formsource import form_check
+
+csrf = CSRFProtect()
 
 
 def create_app(config: dict[str, Any] | None = None, *, runtime: Runtime | None = None) -> Flask:
@@ -23,10 +27,17 @@ def create_app(config: dict[str, Any] | None = None, *, runtime: Runtime | None 
         DATABASE_URL=os.environ.get("DATABASE_URL"),
         MAX_CONTENT_LENGTH=25 * 1024 * 1024,  # hard cap on any request body
         UPLOAD_MAX_BYTES=20 * 1024 * 1024,
-        JSON_AS_ASCII=False,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("ONETHING_INSECURE_COOKIES") is None,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=8 * 3600,  # one working day at the counter
+        WTF_CSRF_TIME_LIMIT=8 * 3600,
     )
     app.config.from_prefixed_env("ONETHING")
     app.config.update(config or {})
+    if app.testing:
+        app.config["SESSION_COOKIE_SECURE"] = False
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.setdefault("SECRET_KEY", None)
     if not app.config["SECRET_KEY"]:
@@ -39,10 +50,56 @@ def create_app(config: dict[str, Any] | None = None, *, runtime: Runtime | None 
     app.extensions["onething"] = runtime
 
     errors.register(app)
+    i18n.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    register_blueprints(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import auth, tasks
     from .api import bp as api_bp
 
+    csrf.exempt(api_bp)  # bearer tokens, no cookies: CSRF does not apply
     app.register_blueprint(api_bp)
-    return app
+    for module in (auth, tasks):
+        app.register_blueprint(module.bp)
+    app.add_url_rule("/", "home", lambda: redirect(url_for("tasks.index")))
+
+    app.jinja_env.filters["groupby_section"] = groupby_section
+    app.jinja_env.filters["shtime"] = beijing_time
+
+    @app.context_processor
+    def navigation():
+        def nav_extra():
+            return [(endpoint, label, roles) for endpoint, label, roles in NAVIGATION
+                    if endpoint in app.view_functions]
+        return {"nav_extra": nav_extra}
+
+
+def beijing_time(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) or clock (Beijing) time, shown in Beijing time."""
+    from engine.clock import SHANGHAI
+
+    return moment.astimezone(SHANGHAI).strftime(fmt) if moment else ""
+
+
+def groupby_section(fields):
+    """Consecutive fields of the same `section`, in diagram order: [(section, [fields])]."""
+    groups: list[tuple[str | None, list]] = []
+    for field in fields:
+        if not groups or groups[-1][0] != field.section:
+            groups.append((field.section, []))
+        groups[-1][1].append(field)
+    return groups
+
+
+# Pages beyond the task list, by role; shown only once their blueprint is registered.
+NAVIGATION = [
+    ("counter.index", "综合受理", ("frontdesk",)),
+    ("admin.users", "用户与部门", ("admin",)),
+]
 
 
 def _instance_secret(instance: Path) -> str:

@@ -76,7 +76,9 @@ def cmd_deploy(args) -> int:
 def cmd_serve(args) -> int:
     from . import create_app
 
-    create_app().run(host=args.host, port=args.port, debug=False)
+    # The development server speaks plain HTTP, so session cookies cannot be Secure here;
+    # behind gunicorn and TLS they are.
+    create_app({"SESSION_COOKIE_SECURE": False}).run(host=args.host, port=args.port, debug=False)
     return 0
 
 

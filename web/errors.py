@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (Conflict, InvalidDefinition, NotAllowed, NotFound, OneThingError,
@@ -41,22 +41,37 @@ def status_of(exc: OneThingError) -> int:
     return next(status for cls, status in STATUS if isinstance(exc, cls))
 
 
+def wants_json() -> bool:
+    """The API (and anything asking for JSON) gets JSON; people get a page."""
+    return request.path.startswith("/api/") or (
+        request.accept_mimetypes.best == "application/json")
+
+
+def respond(code: str, message: str, status: int, fields: dict | None = None, **extra):
+    if wants_json():
+        return jsonify(error_body(code, message, fields, **extra)), status
+    return render_template("errors/error.html", status=status, message=message,
+                           fields=fields or {}, problems=extra.get("problems", [])), status
+
+
 def register(app: Flask) -> None:
     @app.errorhandler(OneThingError)
     def engine_error(exc: OneThingError):
-        fields = getattr(exc, "fields", None)
         extra = {}
         if isinstance(exc, InvalidDefinition):
             extra["problems"] = [p.to_json() for p in exc.problems]
-        return jsonify(error_body(exc.code, exc.message, fields, **extra)), status_of(exc)
+        return respond(exc.code, exc.message, status_of(exc), getattr(exc, "fields", None),
+                       **extra)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         status = exc.code or 500
+        if status == 400 and getattr(exc, "description", "") and "CSRF" in str(exc.description):
+            return respond("csrf", "页面已过期或来源不明（CSRF 校验失败），请刷新后重试", 400)
         message = HTTP_MESSAGES.get(status, exc.name)
-        return jsonify(error_body(exc.name.lower().replace(" ", "_"), message)), status
+        return respond(exc.name.lower().replace(" ", "_"), message, status)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return jsonify(error_body("internal_error", HTTP_MESSAGES[500])), 500
+        return respond("internal_error", HTTP_MESSAGES[500], 500)

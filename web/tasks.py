@@ -1,0 +1,170 @@
+"""The clerk's task list and task page: claim, hand over, complete the generated form."""
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   send_file, url_for)
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from engine import canonical
+from engine.errors import Conflict, NotAllowed, ValidationFailed
+from engine.runtime import Runtime
+from engine.store.models import TASK_STATES
+
+from . import formpost, formsource
+from .auth import current_actor
+
+bp = Blueprint("tasks", __name__)
+
+TABS = {"mine": "我的任务", "group": "本部门队列", "all": "全部可见"}
+EVENT_LABELS = {
+    "case_started": "收件", "task_created": "任务到达", "task_claimed": "认领",
+    "task_unclaimed": "退回认领", "task_assigned": "改派", "task_completed": "办理完成",
+    "task_cancelled": "任务取消", "case_completed": "办结", "case_cancelled": "撤销",
+    "incident_raised": "故障", "incident_retried": "故障重试", "timer_fired": "计时器触发",
+}
+
+
+def runtime() -> Runtime:
+    return current_app.extensions["onething"]
+
+
+@bp.get("/tasks")
+@login_required
+def index():
+    actor = current_actor()
+    tab = request.args.get("tab") if request.args.get("tab") in TABS else "group"
+    state = request.args.get("state") if request.args.get("state") in (*TASK_STATES, "all") else "open"
+    process = request.args.get("process") or None
+    rt = runtime()
+    filters = {"state": state, "process": process}
+    tasks = rt.tasks.visible(actor, mine=tab == "mine", departments=tab == "group",
+                             state=state, process=process, limit=200)
+    counts = rt.tasks.counts(actor, state=state, process=process)
+    with rt.db.reading() as session:
+        processes = [(d.key, d.name) for d in rt.definitions.all_latest(session)]
+    return render_template("tasks/index.html", tasks=tasks, tab=tab, tabs=TABS, counts=counts,
+                           filters=filters, processes=processes, states=TASK_STATES)
+
+
+def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
+    rt, actor = runtime(), current_actor()
+    task = rt.tasks.get(task_id, actor)
+    case = rt.cases.get_case(task.case_id, actor)
+    form = formsource.task_form(rt, task)
+    current = rt.cases.task_data(task.id)
+    if values is None:
+        values = {f.id: _display(current.get(f.id)) for f in form.fields if f.id in current}
+    events = rt.cases.events(task.case_id, actor)
+    application = canonical.loads(events[0].payload).get("data", {}) if events else {}
+    with rt.db.reading() as session:
+        definition = rt.definitions.latest(session, case.process_key)
+    start_form = formsource.start_form(rt, definition) if definition else None
+    colleagues = rt.users.in_group(task.lane) if task.lane and actor_is_lead(task.lane) else []
+    task_names = {e.task_spec: canonical.loads(e.payload).get("name", e.task_spec)
+                  for e in events if e.kind == "task_created"}
+    return render_template(
+        "tasks/task.html", task=task, case=case, form=form, values=values, errors=errors or {},
+        application=application, start_form=start_form, events=events,
+        labels=EVENT_LABELS, colleagues=colleagues, task_names=task_names), status
+
+
+def actor_is_lead(lane: str) -> bool:
+    actor = current_actor()
+    return actor.is_admin or ("lead" in actor.roles and lane in actor.groups)
+
+
+def _display(value):
+    """A stored value as an input shows it (dates and decimals as text)."""
+    encoded = canonical.encode(value)
+    if isinstance(encoded, dict) and len(encoded) == 1 and next(iter(encoded)).startswith("$"):
+        return next(iter(encoded.values()))
+    return encoded
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def show(task_id: str):
+    return _task_page(task_id)
+
+
+@bp.post("/tasks/<task_id>")
+@login_required
+def complete(task_id: str):
+    rt, actor = runtime(), current_actor()
+    task = rt.tasks.get(task_id, actor)
+    if task.state != "open":
+        flash(_("该任务已办结或已取消"), "error")
+        return redirect(url_for("tasks.index"))
+    form = formsource.task_form(rt, task)
+    values = formpost.submitted_values(request, form, rt, actor.username)
+    try:
+        data = formsource.clean(form, values, lang=_lang(),
+                                current=rt.cases.task_data(task_id))
+        case = rt.cases.complete(task_id, data, actor)
+    except ValidationFailed as exc:
+        return _task_page(task_id, values=values, errors=exc.fields, status=422)
+    except Conflict as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("tasks.show", task_id=task_id))
+    flash(_("已办结：%(name)s（%(number)s）", name=task.name, number=case.number), "success")
+    return redirect(_next_task_url(exclude=task_id))
+
+
+def _next_task_url(exclude: str) -> str:
+    """Straight on to the next task: mine first, then my departments' queue."""
+    actor = current_actor()
+    for mine in (True, False):
+        for task in runtime().tasks.visible(actor, mine=mine, limit=5):
+            if task.id != exclude and (mine or task.assignee in (None, actor.username)):
+                return url_for("tasks.show", task_id=task.id)
+    return url_for("tasks.index")
+
+
+def _lang() -> str:
+    from .i18n import select_locale
+
+    return select_locale()
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim(task_id: str):
+    runtime().cases.claim(task_id, current_actor())
+    flash(_("已认领"), "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim(task_id: str):
+    runtime().cases.unclaim(task_id, current_actor())
+    flash(_("已退回本部门队列"), "success")
+    return redirect(url_for("tasks.index"))
+
+
+@bp.post("/tasks/<task_id>/assign")
+@login_required
+def assign(task_id: str):
+    assignee = (request.form.get("assignee") or "").strip()
+    if not assignee:
+        flash(_("请选择改派对象"), "error")
+        return redirect(url_for("tasks.show", task_id=task_id))
+    runtime().cases.assign(task_id, assignee, current_actor())
+    flash(_("已改派给 %(who)s", who=assignee), "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.get("/materials/<upload_id>")
+@login_required
+def material(upload_id: str):
+    actor = current_actor()
+    if not actor.may_read_cases():
+        raise NotAllowed("无权查看材料")
+    stored = runtime().uploads.get(upload_id) if len(upload_id) <= 36 else None
+    if stored is None:
+        abort(404)
+    path = runtime().uploads.path_of(stored.sha256)
+    inline = stored.content_type.startswith("image/") or stored.content_type == "application/pdf"
+    return send_file(path, mimetype=stored.content_type, as_attachment=not inline,
+                     download_name=stored.name, max_age=0)
