@@ -44,7 +44,9 @@ UNSUPPORTED = {
 TIMER_DEFINITIONS = (TimerEventDefinition, MultipleEventDefinition)
 PYTHON_SCRIPT_FORMATS = {"", "python", "py", "text/x-python"}
 
-Check = Callable[["BpmnFile"], list[Problem]]
+# A deploy-time check from another room (forms/ via web/): the file, and the files its
+# call activities reach (empty when some are missing), to problems.
+Check = Callable[["BpmnFile", list["BpmnFile"]], list[Problem]]
 
 
 @dataclass(frozen=True)
@@ -260,20 +262,21 @@ class Definitions:
         batch = {f.key: f for f in files}
         for bpmn in files:
             problems += static_problems(bpmn, self.sandbox)
-            for check in self.checks:
-                problems += check(bpmn)
             missing = [k for k in bpmn.called if k not in batch and self.latest(session, k) is None]
             for call in bpmn.process.iter(f"{{{BPMN_NS}}}callActivity"):
                 if call.get("calledElement") in missing or not call.get("calledElement"):
                     target = call.get("calledElement") or "（未填写）"
                     problems.append(_problem(call, f"调用活动的目标流程 {target} 尚未部署", bpmn.name))
-            if not missing:
-                callees = self._callees(session, bpmn, batch)
-                if any(bpmn.key in callee.called for callee in callees) or bpmn.key in bpmn.called:
-                    problems.append(_problem(bpmn.process, "调用活动形成循环调用：流程会无限递归",
-                                             bpmn.name))
-                else:
-                    problems += spiff_problems(bpmn, callees)
+            callees = [] if missing else self._callees(session, bpmn, batch)
+            for check in self.checks:
+                problems += check(bpmn, callees)
+            if missing:
+                continue
+            if any(bpmn.key in callee.called for callee in callees) or bpmn.key in bpmn.called:
+                problems.append(_problem(bpmn.process, "调用活动形成循环调用：流程会无限递归",
+                                         bpmn.name))
+            else:
+                problems += spiff_problems(bpmn, callees)
         return problems
 
     def _callees(self, session: Session, bpmn: BpmnFile, batch: dict[str, BpmnFile]):

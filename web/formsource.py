@@ -5,9 +5,11 @@ this module connects the two for the web layer (and gives the deploy step its fo
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from dataclasses import replace
+from typing import Any, Mapping, Sequence
 
 from forms.formdata import FormDefinitionError, read_forms
+from forms.merge import MergeConflict, fan_out, merge_forms
 from forms.model import Form
 from forms.validate import FormInvalid, validate
 
@@ -26,15 +28,22 @@ def forms_of(document: BpmnFile) -> dict[str, Form]:
     return _forms.get({document.key: document.content_hash}, lambda: read_forms(document.root))
 
 
-def form_check(document: BpmnFile) -> list[Problem]:
-    """Deploy-time check: every formData in the file must make a valid form."""
+def form_check(document: BpmnFile, callees: Sequence[BpmnFile] = ()) -> list[Problem]:
+    """Deploy-time check: every formData in the file makes a valid form, and a one-thing's
+    items' application forms merge into one (no field asked with two types, …)."""
     try:
         read_forms(document.root)
     except FormDefinitionError as exc:
-        element = next((e for e in document.root.iter() if e.get("id") == exc.element_id),
-                       None) if exc.element_id else None
+        element = next((e for e in document.root.iter() if e.get("id") == exc.element_id), None)
         name = element.get("name") if element is not None else None
         return [Problem(exc.element_id, name, f"表单定义错误：{exc.message}", document.name)]
+    direct = [c for c in callees if c.key in document.called]
+    if direct:
+        try:
+            merge_forms({c.key: _own_start_form(c) for c in direct}, base=_own_start_form(document))
+        except (FormDefinitionError, MergeConflict) as exc:
+            return [Problem(start_element_id(document), None, f"一表申请无法合并：{exc.message}",
+                            document.name)]
     return []
 
 
@@ -44,11 +53,52 @@ def start_element_id(document: BpmnFile) -> str | None:
     return None
 
 
-def start_form(runtime: Runtime, definition: ProcessDefinition) -> Form:
-    with runtime.db.reading() as session:
-        document = runtime.definitions.document(session, definition.key, definition.content_hash)
+def _own_start_form(document: BpmnFile) -> Form:
     element_id = start_element_id(document)
     return forms_of(document).get(element_id, EMPTY) if element_id else EMPTY
+
+
+def application_parts(runtime: Runtime, definition: ProcessDefinition):
+    """(the process's own start form, {item key: item application form}) — the items being
+    the latest versions of what a one-thing calls, as a case started now would pin them."""
+    with runtime.db.reading() as session:
+        document = runtime.definitions.document(session, definition.key, definition.content_hash)
+        items = {}
+        for key in definition.called_keys:
+            callee = runtime.definitions.latest(session, key)
+            if callee is not None:
+                items[key] = _own_start_form(
+                    runtime.definitions.document(session, callee.key, callee.content_hash))
+    return _own_start_form(document), items
+
+
+def start_form(runtime: Runtime, definition: ProcessDefinition) -> Form:
+    """The application form: an item's own, or a one-thing's merged form (一表申请) where
+    each shared question is asked once and every field lists the items that need it.
+
+    Materials (file fields) are not demanded at receipt: checking them, and giving one
+    notice of everything missing (一次性告知) or accepting with deficiency (容缺), is the
+    front desk's acceptance step — the window has no veto.
+    """
+    own, items = application_parts(runtime, definition)
+    if not items:
+        return own
+    key = ("merged", definition.content_hash, *sorted(items))
+    merged = _forms.get({"merged": "|".join(map(str, key))},
+                        lambda: merge_forms(items, base=own))
+    return Form(fields=tuple(replace(f, required=False) if f.type == "file" else f
+                             for f in merged.fields))
+
+
+def clean_application(runtime: Runtime, definition: ProcessDefinition,
+                      values: Mapping[str, Any], *, lang: str = "zh") -> dict[str, Any]:
+    """Validate an application and fan the values out under each item's own field ids."""
+    form = start_form(runtime, definition)
+    data = clean(form, values, lang=lang)
+    own, items = application_parts(runtime, definition)
+    for item_values in fan_out(form, data, items).values():
+        data.update(item_values)
+    return data
 
 
 def task_form(runtime: Runtime, task: TaskView) -> Form:

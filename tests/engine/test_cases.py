@@ -22,8 +22,8 @@ ISSUE = Actor("chujian", frozenset({"issuance"}), frozenset({"统一出件窗口
 def application(runtime, **changes):
     with runtime.db.reading() as session:
         definition = runtime.definitions.latest(session, "onething_construction_permit")
-    form = formsource.start_form(runtime, definition)
-    return formsource.clean(form, {**CONSTRUCTION_APPLICATION, **changes})
+    return formsource.clean_application(runtime, definition,
+                                        {**CONSTRUCTION_APPLICATION, **changes})
 
 
 def review_data(task, decision="approve"):

@@ -208,12 +208,16 @@ def test_start_form_has_chinese_labels_types_and_required_flags(api, tokens):
     assert {f["id"] for f in fields if f["required"]} <= set(CONSTRUCTION_APPLICATION)
 
 
-@pytest.mark.xfail(reason="CONTRACT: a one-thing's start form is the merged form with "
-                          "per-field sources; start_form still serves the start event's own "
-                          "form (sources empty)", strict=False)
 def test_one_thing_start_form_is_merged_with_sources(api, tokens):
     fields = api.get(f"/processes/{PROCESS}/form", tokens["fd"]).get_json()["form"]["fields"]
-    assert any(f["sources"] for f in fields)
+    by_id = {f["id"]: f for f in fields}
+    # Shared questions are asked once and name every item that needs them.
+    assert len(by_id["builder_credit_code"]["sources"]) >= 10
+    assert "onething" in by_id["builder_credit_code"]["sources"]
+    assert by_id["night_work_reason"]["sources"] == ["item_night_construction"]
+    assert by_id["air_defense_area"]["sources"] == ["item_air_defense_basement_approval",
+                                                    "item_air_defense_quality_supervision"]
+    assert len([f for f in fields if f["id"] == "builder_credit_code"]) == 1
 
 
 def test_full_case_through_http_only(api, tokens):

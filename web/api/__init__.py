@@ -173,8 +173,7 @@ def start_case():
     if not isinstance(key, str) or not key:
         raise ValidationFailed("缺少 process", {"process": "必须给出流程 key"})
     definition = latest_definition(key)
-    data = formsource.clean(formsource.start_form(runtime(), definition), data_of(body),
-                            lang=language())
+    data = formsource.clean_application(runtime(), definition, data_of(body), lang=language())
     case = runtime().cases.start_case(key, data, g.actor)
     return jsonify(case.to_json()), 201, {"Location": f"/api/v1/cases/{case.id}"}
 
