@@ -58,12 +58,12 @@ def create_app(config: dict[str, Any] | None = None, *, runtime: Runtime | None 
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import auth, tasks
+    from . import admin, auth, cases, counter, tasks
     from .api import bp as api_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no cookies: CSRF does not apply
     app.register_blueprint(api_bp)
-    for module in (auth, tasks):
+    for module in (auth, tasks, counter, cases, admin):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", lambda: redirect(url_for("tasks.index")))
 
