@@ -1,4 +1,519 @@
-"""(being written)"""
-from flask import Blueprint
+"""综合受理 — the general front desk (一窗受理).
+
+The clerk picks a one-thing or item from the catalogue, fills the one merged application
+form (一表申请) with the applicant, records an agent when someone files on the applicant's
+behalf (帮办代办), checks the materials — department-issued ones are pulled by data sharing,
+never asked from the applicant (零材料) — and then either accepts (受理) or gives ONE notice
+of everything missing (一次性告知). Both start the case with the clerk as its first-asked
+responsible person (首问负责) and complete the case's front-desk step with the decision.
+There is no refuse button: the window has no veto (窗口无权否决).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_babel import gettext as _
+
+from engine import audit, canonical
+from engine import catalogue as catalogue_module
+from engine.catalogue import Catalogue, Entry, Material
+from engine.connectors import DataSharing, SharingUnavailable, data_sharing, pull_material
+from engine.definitions import BPMN_NS, BpmnFile
+from engine.errors import NotAllowed, NotFound, OneThingError, ValidationFailed
+from engine.runtime import Runtime
+from engine.store.models import ProcessDefinition
+from engine.uploads import TooLarge, TypeNotAllowed
+from forms.dictionary import DICTIONARY
+from forms.messages import InvalidValue
+from forms.model import Field, Form
+
+from . import formpost, formsource
+from .auth import current_actor, roles_required
 
 bp = Blueprint("counter", __name__)
+
+ACCEPTANCE_TASK = "front_desk_acceptance"  # the one-thing's front-desk step (processes/README)
+ACCEPT, NOTIFY, FETCH = "accept", "notify", "fetch"
+AGENT_IDS = ("agent_name", "agent_id_number", "agent_mobile", "power_of_attorney")
+PAGE_FIELDS = ("acceptance_note", "missing_materials")  # the clerk's own inputs on the page
+REQUIRED, DEFERRABLE = "必要", "容缺后补"
+
+
+# -- collaborators -------------------------------------------------------------------------
+
+def runtime() -> Runtime:
+    return current_app.extensions["onething"]
+
+
+def catalogue() -> Catalogue:
+    """The item catalogue (config CATALOGUE / env ONETHING_CATALOGUE: a JSON file path)."""
+    if "catalogue" not in current_app.extensions:
+        current_app.extensions["catalogue"] = catalogue_module.load(
+            current_app.config.get("CATALOGUE"))
+    return current_app.extensions["catalogue"]
+
+
+def sharing() -> DataSharing:
+    """The data-sharing platform (config DATA_SHARING / env ONETHING_DATA_SHARING)."""
+    if "data_sharing" not in current_app.extensions:
+        try:
+            current_app.extensions["data_sharing"] = data_sharing(
+                current_app.config.get("DATA_SHARING"))
+        except (ImportError, AttributeError, TypeError, ValueError) as exc:
+            raise SharingUnavailable(_("数据共享配置有误：%(why)s", why=str(exc))) from None
+    return current_app.extensions["data_sharing"]
+
+
+# -- what one application page is made of --------------------------------------------------
+
+@dataclass(frozen=True)
+class MaterialRow:
+    """One material of the checklist: the diagram's file field plus what the catalogue adds."""
+
+    field: Field
+    item: str
+    catalogued: Material | None
+
+    @property
+    def necessity(self) -> str:
+        return self.field.necessity or (self.catalogued.necessity if self.catalogued else "")
+
+    @property
+    def shared(self) -> bool:
+        source = self.field.source or (self.catalogued.source if self.catalogued else "")
+        return source == catalogue_module.SHARED_SOURCE and bool(self.subject_field)
+
+    @property
+    def subject_field(self) -> str | None:
+        return self.catalogued.subject_field if self.catalogued else None
+
+    def line(self) -> str:
+        """How the material is named in a notice."""
+        return f"{self.field.label}（{self.item}；{self.necessity or _('材料')}）"
+
+
+@dataclass(frozen=True)
+class Application:
+    definition: ProcessDefinition
+    entry: Entry | None
+    form: Form                 # the merged application form (一表申请)
+    acceptance: Form | None    # the front-desk step's form; None for an item without one
+    acceptance_lane: str | None
+    materials: tuple[MaterialRow, ...]
+
+    @property
+    def fields(self) -> Form:
+        return Form(tuple(f for f in self.form.fields if f.type != "file"))
+
+    @property
+    def can_notify(self) -> bool:
+        decision = self.acceptance.get("acceptance_decision") if self.acceptance else None
+        return decision is not None and NOTIFY in decision.option_ids()
+
+    @property
+    def applicant_code_field(self) -> Field | None:
+        return next((f for f in self.form.fields if f.dict == "credit_code"), None)
+
+
+def _application(key: str) -> Application:
+    rt, cat = runtime(), catalogue()
+    with rt.db.reading() as session:
+        definition = rt.definitions.latest(session, key)
+        if definition is None:
+            raise NotFound(_("事项 %(key)s 未部署", key=key[:200]))
+        document = rt.definitions.document(session, key, definition.content_hash)
+        names = {k: d.name for k in definition.called_keys
+                 if (d := rt.definitions.latest(session, k)) is not None}
+    form = formsource.start_form(rt, definition)
+    entry = cat.get(key)
+    rows = []
+    for field in form.fields:
+        if field.type != "file":
+            continue
+        item_key = next((s for s in field.sources if s in names), key)
+        item = cat.get(item_key)
+        rows.append(MaterialRow(field, item.name if item else names.get(item_key, definition.name),
+                                cat.material(key, field.id) if entry else None))
+    lane = _lane_of(document, ACCEPTANCE_TASK)
+    acceptance = formsource.forms_of(document).get(ACCEPTANCE_TASK, formsource.EMPTY) \
+        if lane is not None else None
+    return Application(definition, entry, form, acceptance, lane, tuple(rows))
+
+
+def _lane_of(document: BpmnFile, element_id: str) -> str | None:
+    for lane in document.process.iter(f"{{{BPMN_NS}}}lane"):
+        if any(ref.text == element_id for ref in lane.findall(f"{{{BPMN_NS}}}flowNodeRef")):
+            return lane.get("name") or ""
+    return None
+
+
+def agent_form(*, required: bool = False) -> Form:
+    """帮办代办: who files on the applicant's behalf. All or nothing: blank means in person."""
+    section = _("帮办代办")
+    return Form((
+        Field("agent_name", _("代办人姓名"), "string", required=required, dict="contact_name",
+              maxlength=30, section=section),
+        Field("agent_id_number", _("代办人居民身份证号码"), "string", required=required,
+              dict="id_number", maxlength=18, section=section),
+        Field("agent_mobile", _("代办人手机号码"), "string", required=required, dict="mobile",
+              maxlength=11, section=section),
+        Field("power_of_attorney", _("授权委托书"), "file", required=required, section=section,
+              help=_("申请人签章的授权委托书扫描件")),
+    ))
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+@bp.get("/counter")
+@roles_required("frontdesk")
+def index():
+    rt, cat = runtime(), catalogue()
+    with rt.db.reading() as session:
+        definitions = rt.definitions.all_latest(session)
+    rows = [(d, cat.get(d.key), len(cat.materials_of(d.key)) if d.key in cat else None)
+            for d in definitions]
+    onethings = [r for r in rows if r[0].called_keys]
+    items = [r for r in rows if not r[0].called_keys]
+    return render_template("counter/index.html", onethings=onethings, items=items,
+                           region=cat.region)
+
+
+@bp.get("/counter/<key>")
+@roles_required("frontdesk")
+def apply(key: str):
+    app = _application(key)
+    defaults = {f.id: _shown(f.default) for f in app.form.fields if f.default is not None}
+    missing = _notice_list(app, defaults, skip_shared=True)
+    return _page(app, values=defaults, extra={"missing_materials": missing,
+                                              "missing_auto": missing})
+
+
+@bp.post("/counter/<key>")
+@roles_required("frontdesk")
+def submit(key: str):
+    app, actor = _application(key), current_actor()
+    action = request.form.get("action")
+    if action not in (ACCEPT, NOTIFY, FETCH) or (action == NOTIFY and not app.can_notify):
+        abort(400)
+    if app.acceptance_lane and not actor.works_in(app.acceptance_lane):
+        raise NotAllowed(_("您不在「%(lane)s」，不能受理申请", lane=app.acceptance_lane))
+    values, errors = _collect(app)
+    pulled, notes = _pull_shared(app, values)
+    extra = {k: request.form.get(k, "") for k in (*PAGE_FIELDS, "missing_auto")}
+    if action == FETCH:
+        return _page(app, values=values, errors=errors, extra=_refresh_missing(app, values, extra),
+                     pulled=pulled, notes=notes, checks=_verify(app, values),
+                     status=422 if errors else 200)
+    data, agent = _clean(app, values, errors)
+    decision = None
+    if not errors:
+        decision = _decide(app, action, data, values, extra, errors)
+    if errors:
+        return _page(app, values=values, errors=errors, extra=_refresh_missing(app, values, extra),
+                     pulled=pulled, notes=notes, status=422)
+    data.update(agent)
+    if pulled:
+        data["shared_materials"] = {field_id: p.record() for field_id, p in pulled.items()}
+    case = runtime().cases.start_case(app.definition.key, data, actor)
+    task = next((t for t in case.tasks if t.task_spec == ACCEPTANCE_TASK), None)
+    if task is not None and decision is not None:
+        try:
+            case = runtime().cases.complete(task.id, decision, actor)
+        except OneThingError as exc:  # received, but the decision could not be recorded
+            flash(_("办件 %(number)s 已收件，但受理决定未能记录（%(why)s），请在任务页办理",
+                    number=case.number, why=exc.message), "error")
+            return redirect(url_for("tasks.show", task_id=task.id))
+    if action == NOTIFY:
+        flash(_("已出具一次性告知书：%(number)s", number=case.number), "success")
+        return redirect(url_for("counter.notice", case_id=case.id))
+    flash(_("已受理：%(number)s", number=case.number), "success")
+    return redirect(url_for("counter.receipt", case_id=case.id))
+
+
+def _shown(value) -> str:
+    """A typed default as an input shows it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _page(app: Application, *, values, errors=None, extra=None, pulled=None, notes=None,
+          checks=None, status: int = 200):
+    return render_template(
+        "counter/apply.html", app=app, values=values, errors=errors or {}, extra=extra or {},
+        agent=agent_form(), pulled=pulled or {}, notes=notes or {}, checks=checks or [],
+        field_ids=set(app.form.ids) | set(AGENT_IDS) | set(PAGE_FIELDS)), status
+
+
+# -- reading what was posted ---------------------------------------------------------------
+
+def _collect(app: Application) -> tuple[dict, dict]:
+    """The posted values of the application and agent fields (uploads stored), and the
+    per-field errors of uploads that were refused."""
+    rt, actor = runtime(), current_actor()
+    agent = agent_form()
+    scalar = Form(tuple(f for f in (*app.form.fields, *agent.fields) if f.type != "file"))
+    posted = formpost.submitted_values(request, scalar, rt, actor.username)
+    values = {k: v for k, v in posted.items() if k in scalar}
+    errors: dict[str, str] = {}
+    for field in (*app.form.fields, *agent.fields):
+        if field.type != "file":
+            continue
+        upload = request.files.get(field.id)
+        kept = request.form.get(field.id + formpost.KEEP_SUFFIX, "")
+        if upload is not None and upload.filename:
+            try:
+                values[field.id] = rt.uploads.save(upload.stream, upload.filename,
+                                                   actor.username).id
+            except (TooLarge, TypeNotAllowed) as exc:
+                errors[field.id] = exc.message
+        elif kept and len(kept) <= 36 and rt.uploads.get(kept) is not None:
+            values[field.id] = kept
+    return values, errors
+
+
+def _subject(app: Application, values: dict, field_id: str) -> str | None:
+    """The normalised identifier typed into `field_id` (credit code, ID number), or None."""
+    raw = str(values.get(field_id) or "").strip()
+    field = app.form.get(field_id)
+    if not raw or field is None:
+        return None
+    try:
+        return DICTIONARY[field.dict].validate(raw) if field.dict in DICTIONARY else raw
+    except InvalidValue:
+        return None
+
+
+def _pull_shared(app: Application, values: dict) -> tuple[dict, dict]:
+    """零材料: pull every department-issued material the platform holds into the file store,
+    in place of anything posted for it. Returns {field: PulledMaterial} and {field: note}."""
+    pulled, notes = {}, {}
+    for row in app.materials:
+        if not row.shared:
+            continue
+        subject = _subject(app, values, row.subject_field)
+        if subject is None:
+            label = app.form.get(row.subject_field).label if row.subject_field in app.form \
+                else row.subject_field
+            notes[row.field.id] = _("填写有效的「%(label)s」后可自动调取", label=label)
+            continue
+        try:
+            material = pull_material(sharing(), runtime().uploads, row.catalogued.material_code,
+                                     subject, actor=current_actor().username)
+        except SharingUnavailable as exc:
+            notes[row.field.id] = _("数据共享平台暂不可用：%(why)s", why=exc.message)
+            continue
+        if material is None:
+            notes[row.field.id] = _("数据共享平台未查到该材料，可由申请人提供")
+            continue
+        pulled[row.field.id] = material
+        values[row.field.id] = material.upload.id
+    return pulled, notes
+
+
+def _verify(app: Application, values: dict) -> list[tuple[str, str]]:
+    """核验: what the registers say about the organisations typed in."""
+    try:
+        return _register_checks(app, values)
+    except SharingUnavailable as exc:
+        return [("warning", _("数据共享平台暂不可用：%(why)s", why=exc.message))]
+
+
+def _register_checks(app: Application, values: dict) -> list[tuple[str, str]]:
+    checks = []
+    for field in app.form.fields:
+        if field.dict != "credit_code" or not (code := _subject(app, values, field.id)):
+            continue
+        name_field = field.id.removesuffix("_credit_code") + "_name"
+        typed = str(values.get(name_field) or "").strip()
+        company = sharing().company(code)
+        if company is None:
+            checks.append(("warning", _("%(label)s：登记信息未查到", label=field.label)))
+        elif typed and typed != company.name:
+            checks.append(("warning", _("%(label)s：登记名称为「%(name)s」，与填写的「%(typed)s」不一致",
+                                        label=field.label, name=company.name, typed=typed)))
+        else:
+            checks.append(("ok", _("%(label)s：%(name)s（%(status)s）", label=field.label,
+                                   name=company.name, status=company.status)))
+        flag = sharing().credit_flag(code)
+        if flag.bad:
+            checks.append(("error", _("%(name)s 列入失信名单：%(reason)s（不适用容缺受理）",
+                                      name=typed or code, reason=flag.reason or "")))
+    return checks
+
+
+# -- deciding ------------------------------------------------------------------------------
+
+def _clean(app: Application, values: dict, errors: dict) -> tuple[dict, dict]:
+    """The validated application (fanned out to the items) and agent; errors collected."""
+    from .i18n import select_locale
+
+    data, agent = {}, {}
+    try:
+        data = formsource.clean_application(
+            runtime(), app.definition, {k: v for k, v in values.items() if k in app.form},
+            lang=select_locale())
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
+    given = {k: values[k] for k in AGENT_IDS if str(values.get(k) or "").strip()}
+    if given:
+        try:
+            agent = formsource.clean(agent_form(required=True), given, lang=select_locale())
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+    return data, agent
+
+
+def _missing(app: Application, values: dict, necessities: tuple[str, ...], *,
+             skip_shared: bool = False) -> list[MaterialRow]:
+    """Materials of these necessities that the application needs and nobody has supplied
+    (with `skip_shared`, department-issued ones are left out: they are pulled at acceptance)."""
+    return [r for r in app.materials if r.necessity in necessities and not values.get(r.field.id)
+            and not (skip_shared and r.shared)
+            and (r.catalogued is None or r.catalogued.needed(values))]
+
+
+def _lines(text: str) -> str:
+    """Notice text one item per line, whatever line breaks the browser sent."""
+    return "\n".join(line.strip() for line in (text or "").splitlines() if line.strip())
+
+
+def _notice_list(app: Application, values: dict, *, skip_shared: bool = False) -> str:
+    rows = _missing(app, values, (REQUIRED, DEFERRABLE), skip_shared=skip_shared)
+    return "\n".join(row.line() for row in rows)
+
+
+def _refresh_missing(app: Application, values: dict, extra: dict) -> dict:
+    """Keep the clerk's own notice text; an untouched prefilled list follows the materials."""
+    text, auto = _lines(extra.get("missing_materials", "")), _notice_list(app, values)
+    if not text or text == _lines(extra.get("missing_auto", "")):
+        text = auto
+    return {**extra, "missing_materials": text, "missing_auto": auto}
+
+
+def _deficiency_refused(applicant: str) -> str | None:
+    """Why 容缺受理 is not open to this applicant (dishonesty list), or None."""
+    try:
+        flag = sharing().credit_flag(applicant)
+    except SharingUnavailable as exc:
+        return _("信用核查暂不可用（%(why)s），不能容缺受理，须补齐后受理", why=exc.message)
+    if flag.bad:
+        return _("申请人列入失信名单（%(reason)s），不适用容缺受理，须补齐后受理",
+                 reason=flag.reason or "")
+    return None
+
+
+def _decide(app: Application, action: str, data: dict, values: dict, extra: dict,
+            errors: dict) -> dict | None:
+    """The front-desk step's data for accept or notify (only the fields its form has), or
+    None when the process has no such step; refusals go into `errors`."""
+    deferred = _missing(app, values, (DEFERRABLE,))
+    if action == ACCEPT:
+        for row in _missing(app, values, (REQUIRED,)):
+            errors[row.field.id] = _("必要材料未提交，不能受理：请补齐，或出具一次性告知书")
+        code_field = app.applicant_code_field
+        if deferred and code_field and data.get(code_field.id):
+            refusal = _deficiency_refused(data[code_field.id])
+            for row in deferred if refusal else ():
+                errors[row.field.id] = refusal
+        missing_text = "\n".join(row.line() for row in deferred)
+    else:
+        missing_text = _refresh_missing(app, values, extra)["missing_materials"]
+        if not missing_text:
+            errors["missing_materials"] = _("一次性告知须列明需要补正的全部材料或内容")
+    if app.acceptance is None or errors:
+        return None
+    complete = action == ACCEPT and not deferred
+    wanted = {"acceptance_decision": action, "materials_complete": complete,
+              "missing_materials": missing_text or None,
+              "acceptance_note": extra.get("acceptance_note", "").strip() or None}
+    try:
+        return formsource.clean(app.acceptance, {k: v for k, v in wanted.items()
+                                                 if k in app.acceptance and v is not None})
+    except ValidationFailed as exc:
+        for key, message in exc.fields.items():
+            if key in PAGE_FIELDS:
+                errors[key] = message
+            else:
+                errors["_form"] = _("受理环节表单无法自动填写：%(key)s：%(why)s", key=key,
+                                    why=message)
+        return None
+
+
+# -- printable documents -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Acceptance:
+    """One decision of the front desk, as the case's audit events recorded it."""
+
+    decision: str
+    data: dict       # what the front-desk step was completed with
+    clerk: str | None
+    at: datetime
+    lane: str | None
+
+
+def _acceptance(events, wanted: str) -> Acceptance | None:
+    """The decision a document is about: the standing acceptance (the last decision, when it
+    is `accept`), or the latest one-time notice. A process without a front-desk step accepts
+    on receipt."""
+    lane = next((canonical.loads(e.payload).get("lane") for e in events
+                 if e.kind == audit.TASK_CREATED and e.task_spec == ACCEPTANCE_TASK), None)
+    decisions = [Acceptance((data := canonical.loads(e.payload).get("data", {}))
+                            .get("acceptance_decision", ACCEPT), data, e.actor, e.at, lane)
+                 for e in events
+                 if e.kind == audit.TASK_COMPLETED and e.task_spec == ACCEPTANCE_TASK]
+    if lane is None and events and wanted == ACCEPT:
+        return Acceptance(ACCEPT, {}, events[0].actor, events[0].at, None)
+    if wanted == ACCEPT:
+        return decisions[-1] if decisions and decisions[-1].decision == ACCEPT else None
+    return next((d for d in reversed(decisions) if d.decision == NOTIFY), None)
+
+
+def _document(case_id: int, wanted: str, template: str):
+    rt, actor, cat = runtime(), current_actor(), catalogue()
+    case = rt.cases.get_case(case_id, actor)
+    events = rt.cases.events(case_id, actor)
+    acceptance = _acceptance(events, wanted)
+    if acceptance is None:
+        raise NotFound(_("办件 %(number)s 尚未受理", number=case.number) if wanted == ACCEPT
+                       else _("办件 %(number)s 没有一次性告知记录", number=case.number))
+    application = canonical.loads(events[0].payload).get("data", {})
+    entry = cat.get(case.process_key)
+    clerk = rt.users.get(acceptance.clerk or "")
+    first_asked = rt.users.get(case.created_by or "")
+    return render_template(
+        template, case=case, application=application, acceptance=acceptance, entry=entry,
+        items=cat.items_of(case.process_key) if entry else [], region=cat.region,
+        missing=_lines(acceptance.data.get("missing_materials") or "").splitlines(),
+        clerk=clerk.display_name if clerk else acceptance.clerk,
+        first_asked=first_asked.display_name if first_asked else case.created_by,
+        applicant=_applicant(application))
+
+
+def _applicant(application: dict) -> dict:
+    """Who applied, from the application data (builder for construction, else company)."""
+    for prefix in ("builder", "company", "applicant"):
+        if application.get(f"{prefix}_name"):
+            return {"name": application[f"{prefix}_name"],
+                    "code": application.get(f"{prefix}_credit_code")
+                    or application.get(f"{prefix}_id_number"),
+                    "contact": application.get("contact_name"),
+                    "mobile": application.get("contact_mobile")}
+    return {"name": application.get("project_name", ""), "code": None, "contact": None,
+            "mobile": None}
+
+
+@bp.get("/counter/cases/<int:case_id>/receipt")
+@roles_required("frontdesk")
+def receipt(case_id: int):
+    return _document(case_id, ACCEPT, "counter/receipt.html")
+
+
+@bp.get("/counter/cases/<int:case_id>/notice")
+@roles_required("frontdesk")
+def notice(case_id: int):
+    return _document(case_id, NOTIFY, "counter/notice.html")
