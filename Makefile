@@ -6,7 +6,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install assets demo test test-fast bench clean
+
+# Browser assets (bpmn-js) come from npm at set-up into a git-ignored static folder —
+# never committed, never from a CDN. Re-copied whenever package.json or the lock changes.
+NPM ?= npm
+VENDOR := web/static/vendor
+ASSETS_STAMP := $(VENDOR)/.installed-$(shell cat package.json package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
+BPMN_JS := node_modules/bpmn-js
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +22,20 @@ $(STAMP): setup.cfg pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) assets
+	$(VENV)/bin/pybabel -q compile -d web/translations
+
+assets: $(ASSETS_STAMP)
+
+$(ASSETS_STAMP): package.json $(wildcard package-lock.json)
+	@command -v $(NPM) >/dev/null || { echo "npm is needed for the diagram viewer (apt-get install nodejs npm)"; exit 1; }
+	if [ -f package-lock.json ]; then $(NPM) ci --no-audit --no-fund; else $(NPM) install --no-audit --no-fund; fi
+	rm -rf $(VENDOR)/bpmn-js
+	mkdir -p $(VENDOR)/bpmn-js
+	cp $(BPMN_JS)/dist/bpmn-navigated-viewer.production.min.js $(BPMN_JS)/LICENSE $(VENDOR)/bpmn-js/
+	cp -R $(BPMN_JS)/dist/assets $(VENDOR)/bpmn-js/assets
+	rm -f $(VENDOR)/.installed-*
+	touch $(ASSETS_STAMP)
 
 demo: install
 	$(VENV)/bin/onething db upgrade
@@ -30,4 +50,4 @@ bench: install
 	$(PY) bench/engine_bench.py
 
 clean:
-	rm -rf $(VENV) instance *.egg-info
+	rm -rf $(VENV) instance *.egg-info node_modules $(VENDOR)

@@ -92,7 +92,7 @@ START_DATA = {
 
 def task_data(spec_id: str) -> dict:
     if spec_id == "front_desk_acceptance":
-        return {"materials_complete": True}
+        return {"acceptance_decision": "accept", "materials_complete": True}
     if spec_id == "issuance":
         return {"delivery_method": "window"}
     if spec_id.endswith("_review"):

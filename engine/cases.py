@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -32,9 +32,13 @@ from .store.db import Database
 from .workflow_cache import WorkflowCache
 from .store.models import (CASE_CANCELLED, CASE_COMPLETED, CASE_INCIDENT, CASE_RUNNING,
                            TASK_CANCELLED, TASK_COMPLETED, TASK_OPEN, TIMER_CANCELLED,
-                           TIMER_WAITING, CaseEvent, CaseNumberCounter, CaseRecord, CaseState, HumanTask,
-                           Incident, ProcessDefinition, Timer, User)
-from .views import Actor, CaseView, IncidentView, TaskView
+                           TIMER_FIRED, TIMER_WAITING, CaseClock, CaseEvent, CaseNumberCounter,
+                           CaseRecord, CaseState, HumanTask, Incident, ProcessDefinition, Timer,
+                           User)
+from .clocks import PAUSES_CLOCK, STARTS_CLOCK, Clocks
+from .errors import ExpressionError
+from .spiffclock import running_on
+from .views import SYSTEM, Actor, CaseView, IncidentView, TaskView
 
 
 class CaseService:
@@ -44,8 +48,10 @@ class CaseService:
     the case's version)."""
 
     def __init__(self, db: Database, definitions: Definitions, clock: Clock, sandbox: Sandbox,
-                 *, region_code: str = "371500", cache_size: int = 64):
+                 *, region_code: str = "371500", cache_size: int = 64,
+                 clocks: Clocks | None = None):
         self.db = db
+        self.clocks = clocks
         self.workflows = WorkflowCache(cache_size)
         self.definitions = definitions
         self.clock = clock
@@ -147,9 +153,12 @@ class CaseService:
                                at=now, definition_hash=row.definition_hash, task_id=row.id,
                                task_spec=row.task_spec,
                                payload={"process": row.process_key, "data": data})
-            task.run()
+            with running_on(self.clock):
+                task.run()
             row.state, row.completed_at, row.completed_by = TASK_COMPLETED, now, actor.username
+            self._resume_if_pausing(session, case, row, task.task_spec, actor, now)
             open_tasks = self._advance(session, case, workflow, actor, now)
+            self._start_clocks_if_accepted(session, case, row, task, actor, now)
             return self._view(session, case, tasks=open_tasks)
 
     def cancel(self, case_id: int, actor: Actor, reason: str) -> CaseView:
@@ -168,6 +177,37 @@ class CaseService:
             self._sync_timers(session, case, workflow)
             self._save(session, case, workflow, now)
             return self._view(session, case, tasks=open_tasks)
+
+    def fire_timer(self, timer_id: str) -> bool:
+        """Fire one due timer exactly once, however many workers on however many hosts try
+        at the same moment: the timer row is locked (SKIP LOCKED on PostgreSQL, the single
+        writer on SQLite), must still be waiting, and the case step is version-guarded.
+        False when another worker has it, it already fired, or it is not due yet."""
+        with self._writing() as session:
+            now = self.clock.now()
+            query = select(Timer).where(Timer.id == timer_id, Timer.state == TIMER_WAITING,
+                                        Timer.due_at <= now)
+            if self.db.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            timer = session.scalar(query)
+            if timer is None:
+                return False
+            case = self._case(session, timer.case_id)
+            workflow = self._load(session, case)
+            task = workflow.get_task_from_id(UUID(timer.id))
+            if task is None or task.state != TaskState.WAITING:
+                timer.state = TIMER_CANCELLED
+                return False
+            timer.state = TIMER_FIRED
+            task._set_internal_data(event_fired=True)
+            audit.append_event(session, case, kind=audit.TIMER_FIRED, actor="system", at=now,
+                               definition_hash=self._hash_for(case, _definition_key(case, task)),
+                               task_id=timer.id, task_spec=timer.task_spec,
+                               payload={"due_at": timer.due_at})
+            with running_on(self.clock):
+                workflow.refresh_timers()
+            self._advance(session, case, workflow, SYSTEM, now)
+            return True
 
     def retry_incident(self, incident_id: int, actor: Actor) -> CaseView:
         """Run a failed step again (after the definition or the data was put right)."""
@@ -225,7 +265,8 @@ class CaseService:
         """Run engine steps, then write everything the step changed; returns the open
         task rows of the case."""
         try:
-            workflow.do_engine_steps()
+            with running_on(self.clock):
+                workflow.do_engine_steps()
         except SpiffWorkflowException as exc:
             self._raise_incident(session, case, workflow, exc, now)
         state.prune(workflow)
@@ -236,8 +277,43 @@ class CaseService:
             audit.append_event(session, case, kind=audit.CASE_COMPLETED, actor=actor.username,
                                at=now, definition_hash=case.pins[case.process_key],
                                payload={"data": _recordable(workflow.data)})
+        if self.clocks is not None:
+            self._stop_finished_clocks(session, case, open_tasks, now)
         self._save(session, case, workflow, now, new=new)
         return open_tasks
+
+    # -- clocks ------------------------------------------------------------------------
+
+    def _start_clocks_if_accepted(self, session, case, row, task, actor, now) -> None:
+        condition = (task.task_spec.extensions or {}).get(STARTS_CLOCK)
+        if self.clocks is None or not condition:
+            return
+        try:
+            accepted = bool(self.script_engine.sandbox.evaluate(condition, task.data))
+        except ExpressionError:
+            accepted = False
+        if not accepted:
+            return
+        earlier = session.scalar(select(func.min(CaseEvent.at)).where(
+            CaseEvent.case_id == case.id, CaseEvent.kind == audit.TASK_COMPLETED,
+            CaseEvent.task_spec == row.task_spec, CaseEvent.at < now))
+        self.clocks.start(session, case, accepted_at=now, noticed=earlier is not None,
+                          actor=actor.username)
+
+    def _resume_if_pausing(self, session, case, row, spec, actor, now) -> None:
+        if self.clocks is not None and spec is not None and (spec.extensions or {}).get(
+                PAUSES_CLOCK):
+            self.clocks.resume(session, case, row.process_key, at=now, actor=actor.username)
+
+    def _stop_finished_clocks(self, session, case, open_tasks, now) -> None:
+        if case.status in (CASE_COMPLETED, CASE_CANCELLED):
+            self.clocks.stop(session, case.id, None, now)
+            return
+        busy = {row.process_key for row in open_tasks} | {case.process_key}
+        finished = [scope for scope in session.scalars(select(CaseClock.scope).where(
+            CaseClock.case_id == case.id, CaseClock.stopped_at.is_(None))) if scope not in busy]
+        if finished:
+            self.clocks.stop(session, case.id, finished, now)
 
     def _raise_incident(self, session, case, workflow, exc, now) -> None:
         failed = workflow.get_tasks(state=TaskState.ERROR)
@@ -264,6 +340,9 @@ class CaseService:
         for task_id, row in open_rows.items():
             if task_id not in ready:
                 row.state = TASK_CANCELLED
+                self._resume_if_pausing(session, case, row,
+                                        _spec_of(workflow, row.process_key, row.task_spec),
+                                        actor, now)
                 audit.append_event(session, case, kind=audit.TASK_CANCELLED, actor=actor.username,
                                    at=now, definition_hash=row.definition_hash, task_id=row.id,
                                    task_spec=row.task_spec)
@@ -279,6 +358,10 @@ class CaseService:
                             definition_hash=self._hash_for(case, process_key), state=TASK_OPEN,
                             created_at=now)
             session.add(row)
+            reason = (spec.extensions or {}).get(PAUSES_CLOCK) if self.clocks else None
+            if reason:
+                self.clocks.pause(session, case, process_key, at=now, reason=reason,
+                                  actor=actor.username)
             audit.append_event(session, case, kind=audit.TASK_CREATED, actor=actor.username,
                                at=now, definition_hash=row.definition_hash, task_id=task_id,
                                task_spec=row.task_spec,
@@ -293,9 +376,9 @@ class CaseService:
         waiting = {}
         for task in workflow.get_tasks(state=TaskState.WAITING):
             definition = getattr(task.task_spec, "event_definition", None)
-            due = task._get_internal_data("event_value")
-            if isinstance(definition, TimerEventDefinition) and isinstance(due, str):
-                waiting[str(task.id)] = (task, datetime.fromisoformat(due))
+            due = _timer_due(task._get_internal_data("event_value"))
+            if isinstance(definition, TimerEventDefinition) and due is not None:
+                waiting[str(task.id)] = (task, due)
         rows = {r.id: r for r in session.scalars(select(Timer).where(
             Timer.case_id == case.id, Timer.state == TIMER_WAITING))}
         for timer_id, row in rows.items():
@@ -448,6 +531,26 @@ def _as_conflict(error: BaseException) -> Conflict | None:
         if "locked" in text or "could not serialize" in text or "deadlock" in text:
             return Conflict("数据库繁忙，请稍后重试")
     return None
+
+
+def _spec_of(workflow: BpmnWorkflow, process_key: str, task_spec: str):
+    spec = workflow.spec if workflow.spec.name == process_key else \
+        workflow.subprocess_specs.get(process_key)
+    return spec.task_specs.get(task_spec) if spec is not None else None
+
+
+def _timer_due(event_value) -> datetime | None:
+    """When a waiting SpiffWorkflow timer is due (date timers hold an ISO time, cycle
+    timers their next occurrence); naive times are Beijing time."""
+    if isinstance(event_value, dict):
+        event_value = event_value.get("next")
+    if not isinstance(event_value, str):
+        return None
+    try:
+        due = datetime.fromisoformat(event_value)
+    except ValueError:
+        return None
+    return due if due.tzinfo is not None else due.replace(tzinfo=SHANGHAI)
 
 
 def _definition_key(case: CaseRecord, task) -> str:

@@ -189,6 +189,9 @@ def _expressions(process, file, sandbox: Sandbox) -> list[Problem]:
             continue
         script = task.find("bpmn:script", NS)
         check(task, (script.text or "") if script is not None else "", "exec", "脚本")
+    for prop in process.iter(f"{{{CAMUNDA_NS}}}property"):
+        if prop.get("name") == "starts_clock" and (prop.get("value") or "").strip():
+            check(_owner(prop, process), prop.get("value").strip(), "eval", "计时起点条件")
     for tag in ("timeDate", "timeDuration", "timeCycle", "loopCardinality", "completionCondition"):
         for element in process.iter(f"{{{BPMN_NS}}}{tag}"):
             if (element.text or "").strip():

@@ -7,14 +7,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from . import catalogue
 from .cases import CaseService
 from .clock import Clock, SystemClock
+from .clocks import CalendarSource, Clocks
+from .deadlines import Limit, due_at
 from .definitions import Check, Definitions
 from .sandbox import Sandbox
 from .store.db import Database
 from .tasklist import TaskList
+from .timers import TimerWorker
 from .uploads import UploadStore
 from .users import Users
+from .workcalendar import WorkingCalendar
 
 
 def default_instance_path() -> Path:
@@ -29,10 +34,18 @@ def default_database_url(instance: Path | None = None) -> str:
     return f"sqlite:///{instance / 'onething.sqlite3'}"
 
 
-def clock_bound_sandbox(clock: Clock) -> Sandbox:
+def clock_bound_sandbox(clock: Clock, calendars: CalendarSource | None = None) -> Sandbox:
     """The one sandbox used both to check definitions at deploy and to run them, so a
-    function that deploy accepts is one that cases can call."""
-    return Sandbox().with_functions(now=lambda: clock.now(), today=lambda: clock.now().date())
+    function that deploy accepts is one that cases can call. `workdays_after(n)` is the
+    end of the n-th working day from now (for timer events: timeDate expressions)."""
+    def workdays_after(count: int) -> str:
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 3650:
+            raise ValueError("工作日数须为 0 到 3650 之间的整数")
+        calendar = calendars.get() if calendars else WorkingCalendar.from_package()
+        return due_at(calendar, clock.now(), Limit(count)).isoformat()
+
+    return Sandbox().with_functions(now=lambda: clock.now(), today=lambda: clock.now().date(),
+                                    workdays_after=workdays_after)
 
 
 @dataclass
@@ -46,6 +59,8 @@ class Runtime:
     tasks: TaskList
     uploads: UploadStore
     instance: Path = field(default_factory=default_instance_path)
+    clocks: Clocks | None = None
+    timers: TimerWorker | None = None
 
 
 def build_runtime(database_url: str | None = None, *, clock: Clock | None = None,
@@ -54,11 +69,14 @@ def build_runtime(database_url: str | None = None, *, clock: Clock | None = None
     instance = Path(instance or default_instance_path())
     db = Database(database_url or default_database_url(instance))
     clock = clock or SystemClock()
-    sandbox = clock_bound_sandbox(clock)
+    calendars = CalendarSource(db)
+    sandbox = clock_bound_sandbox(clock, calendars)
     definitions = Definitions(sandbox, checks)
-    cases = CaseService(db, definitions, clock, sandbox,
+    clocks = Clocks(clock, catalogue.load() if catalogue.DEFAULT_PATH.exists() else None,
+                    calendars)
+    cases = CaseService(db, definitions, clock, sandbox, clocks=clocks,
                         region_code=region_code or os.environ.get("ONETHING_REGION", "371500"))
     uploads = UploadStore(db, clock, instance / "uploads",
                           max_bytes=upload_limit or UploadStore.DEFAULT_MAX_BYTES)
     return Runtime(db, clock, sandbox, definitions, cases, Users(db), TaskList(db), uploads,
-                   instance)
+                   instance, clocks, TimerWorker(db, cases, clock))

@@ -107,9 +107,23 @@ def validate(form: Form, data: Mapping[str, Any], *, lang: str = "zh",
             errors[field.id] = messages.message("required", lang)
             continue
         cleaned[field.id] = value
+    for field in form.fields:
+        if field.id not in errors and _required_by_answer(field, cleaned):
+            errors[field.id] = messages.message("required", lang)
     if errors:
         raise FormInvalid(errors, lang=lang)
     return cleaned
+
+
+def _required_by_answer(field: Field, cleaned: Mapping[str, Any]) -> bool:
+    """The diagram property `required_when` = `other=value`: this field must be filled when
+    `other` was answered `value` (the missing-materials list of a one-time notice, the
+    address when a result goes by post)."""
+    other, _sep, wanted = (field.extras.get("required_when") or "").partition("=")
+    if not other or cleaned.get(field.id) not in (None, ""):
+        return False
+    answer = cleaned.get(other.strip())
+    return answer is not None and str(answer).lower() == wanted.strip().lower()
 
 
 def values_to_json(values: Mapping[str, Any]) -> dict[str, Any]:

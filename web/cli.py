@@ -5,6 +5,8 @@
     onething serve [--host --port] run the web app (development server)
     onething demo [--json]         seed demo users and sample cases
     onething audit verify [CASE]   verify the hash chain of one case or all
+    onething users list|add|set-roles|deactivate|reset-password ...   manage people
+    onething departments list|add|deactivate ...                      departments and windows
 """
 from __future__ import annotations
 
@@ -129,6 +131,111 @@ def cmd_audit_verify(args) -> int:
     return 1 if broken else 0
 
 
+def _cli_actor() -> str:
+    """Who made an admin change from the command line, for the log."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name in some containers
+        return "cli"
+
+
+def _names(text: str | None) -> list[str]:
+    """'a,b，c' (ASCII or Chinese commas) as ['a', 'b', 'c']."""
+    return [part.strip() for part in (text or "").replace("，", ",").split(",") if part.strip()]
+
+
+def _password_from_stdin(args) -> str | None:
+    if not args.password_stdin:
+        return None
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_users_list(args) -> int:
+    from engine.users import ROLES
+
+    for user in _runtime().users.list():
+        state = "active" if user.active else "inactive"
+        roles = ",".join(f"{r}({ROLES.get(r, '?')})" for r in user.roles) or "-"
+        print(f"{user.username}\t{user.display_name}\t{state}\t{roles}\t"
+              f"{','.join(user.groups) or '-'}\t{'token' if user.has_token else '-'}")
+    return 0
+
+
+def cmd_users_add(args) -> int:
+    user, password = _runtime().users.add(
+        args.username, _password_from_stdin(args), display_name=args.name,
+        roles=_names(args.roles), groups=_names(args.departments), actor=_cli_actor())
+    print(f"已创建用户 {user.username}（{user.display_name}）")
+    if not args.password_stdin:
+        print(f"初始密码（只显示这一次）：{password}")
+    return 0
+
+
+def cmd_users_set_roles(args) -> int:
+    if not args.roles and not args.no_roles and args.departments is None:
+        print("请给出角色、--no-roles 或 --departments", file=sys.stderr)
+        return 2
+    roles = [] if args.no_roles else (_names(",".join(args.roles)) if args.roles else None)
+    groups = _names(args.departments) if args.departments is not None else None
+    user = _runtime().users.update(args.username, roles=roles, groups=groups,
+                                   actor=_cli_actor())
+    print(f"{user.username}\t{','.join(user.roles) or '-'}\t{','.join(user.groups) or '-'}")
+    return 0
+
+
+def cmd_users_deactivate(args) -> int:
+    _runtime().users.deactivate(args.username, actor=_cli_actor())
+    print(f"已停用用户 {args.username}：不能再登录，API 令牌已作废")
+    return 0
+
+
+def cmd_users_reset_password(args) -> int:
+    password = _runtime().users.reset_password(args.username, _password_from_stdin(args),
+                                               actor=_cli_actor())
+    if args.password_stdin:
+        print(f"已重置 {args.username} 的密码")
+    else:
+        print(f"{args.username} 的新密码（只显示这一次）：{password}")
+    return 0
+
+
+def _departments(runtime=None):
+    from engine.departments import Departments
+
+    return Departments((runtime or _runtime()).db)
+
+
+def cmd_departments_list(args) -> int:
+    runtime = _runtime()
+    departments = _departments(runtime)
+    for d in departments.list():
+        print(f"{d.name}\t{d.kind}\t{d.code or '-'}\t{'active' if d.active else 'inactive'}")
+    missing = departments.lanes_without_department(runtime.definitions)
+    if missing:
+        print("流程泳道中尚未建立的部门/窗口：", file=sys.stderr)
+        for lane, processes in missing.items():
+            print(f"  {lane}（{'、'.join(processes)}）", file=sys.stderr)
+    return 0
+
+
+def cmd_departments_add(args) -> int:
+    from engine.departments import guess_kind
+
+    department = _departments().add(args.name, code=args.code,
+                                    kind=args.kind or guess_kind(args.name.strip()),
+                                    actor=_cli_actor())
+    print(f"已添加 {department.name}（{department.kind_label}）")
+    return 0
+
+
+def cmd_departments_deactivate(args) -> int:
+    _departments().deactivate(args.name, actor=_cli_actor())
+    print(f"已停用 {args.name}")
+    return 0
+
+
 def _int_or_none(text: str) -> int | None:
     return int(text) if text.isdigit() and len(text) < 10 else None
 
@@ -159,7 +266,65 @@ def build_parser() -> argparse.ArgumentParser:
     verify = audit_sub.add_parser("verify", help="verify hash chains")
     verify.add_argument("case", nargs="?")
     verify.set_defaults(func=cmd_audit_verify)
+
+    add_user_commands(sub)
+    add_department_commands(sub)
     return parser
+
+
+def add_user_commands(sub) -> None:
+    from engine.users import ROLES
+
+    roles_help = "roles: " + ", ".join(f"{key} {label}" for key, label in ROLES.items())
+    users = sub.add_parser("users", help="people: roles, departments, sign-in",
+                           description=roles_help)
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    users_sub.add_parser("list", help="list everyone").set_defaults(func=cmd_users_list)
+
+    add = users_sub.add_parser("add", help="create a person (prints a random password)",
+                               description=roles_help)
+    add.add_argument("username")
+    add.add_argument("--name", help="display name (default: the username)")
+    add.add_argument("--roles", default="", help="comma-separated, e.g. approver,lead")
+    add.add_argument("--departments", default="", help="comma-separated department/window names")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from standard input instead of generating one")
+    add.set_defaults(func=cmd_users_add)
+
+    set_roles = users_sub.add_parser("set-roles", help="replace roles (and departments)",
+                                     description=roles_help)
+    set_roles.add_argument("username")
+    set_roles.add_argument("roles", nargs="*", help="the new roles (replace the old ones)")
+    set_roles.add_argument("--no-roles", action="store_true", help="remove every role")
+    set_roles.add_argument("--departments", default=None,
+                           help="comma-separated: replace the departments too ('' for none)")
+    set_roles.set_defaults(func=cmd_users_set_roles)
+
+    deactivate = users_sub.add_parser("deactivate", help="no more sign-in or API token")
+    deactivate.add_argument("username")
+    deactivate.set_defaults(func=cmd_users_deactivate)
+
+    reset = users_sub.add_parser("reset-password", help="set a new random password")
+    reset.add_argument("username")
+    reset.add_argument("--password-stdin", action="store_true",
+                       help="read the new password from standard input")
+    reset.set_defaults(func=cmd_users_reset_password)
+
+
+def add_department_commands(sub) -> None:
+    departments = sub.add_parser("departments", help="departments and windows (= lane names)")
+    dep_sub = departments.add_subparsers(dest="departments_command", required=True)
+    dep_sub.add_parser("list", help="list them, and lanes that have none") \
+        .set_defaults(func=cmd_departments_list)
+    add = dep_sub.add_parser("add", help="add a department or window")
+    add.add_argument("name", help="exactly the lane name used in the diagrams")
+    add.add_argument("--kind", choices=["department", "window"],
+                     help="default: window if the name ends with 窗口")
+    add.add_argument("--code")
+    add.set_defaults(func=cmd_departments_add)
+    deactivate = dep_sub.add_parser("deactivate", help="nobody new may be given it")
+    deactivate.add_argument("name")
+    deactivate.set_defaults(func=cmd_departments_deactivate)
 
 
 def main(argv: list[str] | None = None) -> int:

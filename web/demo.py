@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from engine.departments import Departments
 from engine.runtime import Runtime
 from engine.store.models import CaseRecord
 from engine.views import Actor
@@ -78,6 +79,9 @@ CONSTRUCTION_APPLICATION: dict[str, Any] = {
 
 def seed(runtime: Runtime) -> list[dict[str, Any]]:
     """Create the demo users (renewing their tokens) and, in an empty hall, sample cases."""
+    # Every department and window the demo people belong to (kept if already there).
+    Departments(runtime.db).ensure([g for *_, groups in DEMO_USERS for g in groups],
+                                   actor="demo")
     users = []
     for username, name, password, roles, groups in DEMO_USERS:
         if runtime.users.get(username) is None:
@@ -108,18 +112,21 @@ def seed_cases(runtime: Runtime) -> None:
                                             {**CONSTRUCTION_APPLICATION, "project_name": name})
         cases.append(runtime.cases.start_case(definition.key, data, front))
     # Second case: accepted at the front desk, now in parallel review; two items decided.
-    review = runtime.cases.complete(cases[1].tasks[0].id, {"materials_complete": True}, front)
+    review = runtime.cases.complete(cases[1].tasks[0].id, {"acceptance_decision": "accept",
+                                                           "materials_complete": True}, front)
     for task in review.tasks[:2]:
         key = task.task_spec.removesuffix("_review")
         review = runtime.cases.complete(task.id, {f"{key}_decision": "approve",
                                                   f"{key}_opinion": "材料齐全，符合条件，准予许可。"},
                                         admin)
     # Third case: all the way to issuance and 办结.
-    done = runtime.cases.complete(cases[2].tasks[0].id, {"materials_complete": True}, front)
+    done = runtime.cases.complete(cases[2].tasks[0].id, {"acceptance_decision": "accept",
+                                                         "materials_complete": True}, front)
     while done.tasks:
         task = done.tasks[0]
         if task.task_spec == "issuance":
-            data = {"delivery_method": "post", "tracking_number": "SF1234567890"}
+            data = {"delivery_method": "post", "tracking_number": "SF1234567890",
+                    "recipient_address": "聊城市茌平区信发街道 张三 13800000000"}
         else:
             key = task.task_spec.removesuffix("_review")
             data = {f"{key}_decision": "approve", f"{key}_opinion": "同意。"}

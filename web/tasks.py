@@ -13,6 +13,7 @@ from engine.store.models import TASK_STATES
 
 from . import formpost, formsource
 from .auth import current_actor
+from .results import item_results
 
 bp = Blueprint("tasks", __name__)
 
@@ -63,10 +64,12 @@ def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
     colleagues = rt.users.in_group(task.lane) if task.lane and actor_is_lead(task.lane) else []
     task_names = {e.task_spec: canonical.loads(e.payload).get("name", e.task_spec)
                   for e in events if e.kind == "task_created"}
+    results = item_results(rt, case.process_key, events, case.tasks, current)
     return render_template(
         "tasks/task.html", task=task, case=case, form=form, values=values, errors=errors or {},
         application=application, start_form=start_form, events=events,
-        labels=EVENT_LABELS, colleagues=colleagues, task_names=task_names), status
+        labels=EVENT_LABELS, colleagues=colleagues, task_names=task_names,
+        results=results), status
 
 
 def actor_is_lead(lane: str) -> bool:

@@ -6,10 +6,10 @@ transaction guarded by `CaseRecord.version` (SQLAlchemy's optimistic version cou
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import UTCDateTime
@@ -29,6 +29,7 @@ TASK_STATES = (TASK_OPEN, TASK_COMPLETED, TASK_CANCELLED)
 TIMER_WAITING = "waiting"
 TIMER_FIRED = "fired"
 TIMER_CANCELLED = "cancelled"
+TIMER_FAILED = "failed"  # retried max_attempts times: an incident for administrators
 
 
 class Base(DeclarativeBase):
@@ -130,6 +131,71 @@ class Timer(Base):
     state: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    not_before: Mapped[datetime | None]  # backoff after a failed attempt
+
+
+class CaseClock(Base):
+    """A statutory/promised time limit running on a case (scope = the case's own process
+    key, or an item's process key in a one-thing). `due_at` is kept current through
+    pauses and extensions, so lists filter and sort by it without any computation."""
+
+    __tablename__ = "case_clock"
+    __table_args__ = (UniqueConstraint("case_id", "scope"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"),
+                                         index=True)
+    scope: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(300))
+    unit: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[int] = mapped_column(Integer)
+    statutory_amount: Mapped[int | None] = mapped_column(Integer)
+    warn_days: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    paused_at: Mapped[datetime | None]
+    paused_amount: Mapped[int] = mapped_column(Integer, default=0)  # closed pauses, in `unit`
+    extension: Mapped[int] = mapped_column(Integer, default=0)
+    stopped_at: Mapped[datetime | None]
+
+
+class CalendarDay(Base):
+    """A day that differs from Monday–Friday: a weekday holiday or a weekend workday."""
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    name: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(50))
+
+
+class CalendarYear(Base):
+    """A year whose official schedule is known (else Monday–Friday with a warning)."""
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(50))
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class Notification(Base):
+    """An in-app message to a person (task 预警/逾期, …); sent once per task, kind, person."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("username", "task_id", "kind"),
+                      Index("ix_notification_user_read", "username", "read_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case_record.id", ondelete="CASCADE"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(30))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
 
 
 class CaseEvent(Base):
@@ -205,3 +271,19 @@ class Upload(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(100))
+
+
+DEPARTMENT_KINDS = ("department", "window")
+
+
+class Department(Base):
+    """A department or window of the hall. `name` is what BPMN lanes and `User.groups` say,
+    so it is never renamed: a new name is a new department (the old one is deactivated)."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    code: Mapped[str | None] = mapped_column(String(50), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="department")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -67,7 +67,8 @@ def test_unknown_process_is_not_found(deployed):
 def test_construction_permit_runs_twelve_departments_in_parallel_to_issuance(deployed):
     rt = deployed
     case = rt.cases.start_case("onething_construction_permit", application(rt), FRONT)
-    case = rt.cases.complete(case.tasks[0].id, {"materials_complete": True}, FRONT)
+    case = rt.cases.complete(case.tasks[0].id, {"acceptance_decision": "accept",
+                                                   "materials_complete": True}, FRONT)
     reviews = case.tasks
     assert len(reviews) == 12
     assert {t.lane for t in reviews} == {"住房和城乡建设局", "人民防空办公室", "城市管理局",
@@ -80,7 +81,8 @@ def test_construction_permit_runs_twelve_departments_in_parallel_to_issuance(dep
     assert case.status == "completed" and case.ended_at is not None and not case.tasks
     final = rt.cases.get_case(case.id, ADMIN, with_data=True).data
     # Each department's decision survives the join of the twelve call activities.
-    assert sum(1 for key in final if key.endswith("_decision")) == 12
+    assert sum(1 for key in final
+               if key.endswith("_decision") and key != "acceptance_decision") == 12
     assert final["project_name"] == CONSTRUCTION_APPLICATION["project_name"]
     with rt.db.reading() as session:
         kinds = [e.kind for e in session.scalars(
@@ -92,7 +94,7 @@ def test_construction_permit_runs_twelve_departments_in_parallel_to_issuance(dep
 
 def test_department_cannot_work_another_departments_task(deployed):
     case = deployed.cases.start_case("onething_construction_permit", application(deployed), FRONT)
-    case = deployed.cases.complete(case.tasks[0].id, {}, FRONT)
+    case = deployed.cases.complete(case.tasks[0].id, {"acceptance_decision": "accept"}, FRONT)
     housing_task = next(t for t in case.tasks if t.lane == "住房和城乡建设局")
     with pytest.raises(NotAllowed):
         deployed.cases.complete(housing_task.id, review_data(housing_task), WATER)
@@ -120,14 +122,14 @@ def test_claim_is_exclusive_and_only_the_claimer_unclaims(deployed):
 def test_second_completion_of_same_task_conflicts(deployed):
     case = deployed.cases.start_case("onething_construction_permit", application(deployed), FRONT)
     task = case.tasks[0]
-    deployed.cases.complete(task.id, {}, FRONT)
+    deployed.cases.complete(task.id, {"acceptance_decision": "accept"}, FRONT)
     with pytest.raises(Conflict):
         deployed.cases.complete(task.id, {}, FRONT)
 
 
 def test_cancelled_case_closes_its_tasks(deployed):
     case = deployed.cases.start_case("onething_construction_permit", application(deployed), FRONT)
-    case = deployed.cases.complete(case.tasks[0].id, {}, FRONT)
+    case = deployed.cases.complete(case.tasks[0].id, {"acceptance_decision": "accept"}, FRONT)
     open_task = case.tasks[0]
     cancelled = deployed.cases.cancel(case.id, ADMIN, "申请人撤回申请")
     assert cancelled.status == "cancelled" and not cancelled.tasks

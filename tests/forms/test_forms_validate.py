@@ -305,3 +305,19 @@ def test_cleaned_values_round_trip_through_json():
     as_json = values_to_json(cleaned)
     assert as_json == {"d": "2026-11-20", "m": "12.50", "n": 7, "b": True, "s": "x"}
     assert validate(form, json.loads(json.dumps(as_json))) == cleaned
+
+
+def test_a_field_required_by_another_answer_must_be_filled():
+    from forms.model import Field, Form, Option
+
+    form = Form(fields=(
+        Field("delivery_method", "送达方式", "enum", required=True,
+              options=(Option("window", "窗口领取"), Option("post", "邮寄送达"))),
+        Field("recipient_address", "邮寄地址", "textarea",
+              extras={"required_when": "delivery_method=post"}),
+    ))
+    assert validate(form, {"delivery_method": "window"}) == {"delivery_method": "window"}
+    with pytest.raises(FormInvalid) as refused:
+        validate(form, {"delivery_method": "post", "recipient_address": "  "})
+    assert refused.value.fields == {"recipient_address": "此项为必填项"}
+    assert validate(form, {"delivery_method": "post", "recipient_address": "聊城市柳园南路 88 号"})

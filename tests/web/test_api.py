@@ -144,7 +144,8 @@ def accepted(api: Api, tokens) -> dict[str, Any]:
     """A case past the front desk: 12 review tasks open."""
     case = started(api, tokens)
     response = api.post(f"/tasks/{case['tasks'][0]['id']}/complete", tokens["fd"],
-                        json={"data": {"materials_complete": True}})
+                        json={"data": {"acceptance_decision": "accept",
+                                       "materials_complete": True}})
     assert response.status_code == 200, response.get_json()
     return response.get_json()
 
@@ -248,7 +249,8 @@ def test_full_case_through_http_only(api, tokens):
                               "title": case["title"], "process": PROCESS}
 
     response = api.post(f"/tasks/{front['id']}/complete", tokens["fd"],
-                        json={"data": {"materials_complete": True, "acceptance_note": "材料齐全"}})
+                        json={"data": {"acceptance_decision": "accept", "materials_complete": True,
+                                       "acceptance_note": "材料齐全"}})
     assert response.status_code == 200
     case = response.get_json()
     assert case["state"] == "running"
@@ -276,7 +278,8 @@ def test_full_case_through_http_only(api, tokens):
             by_id = {f["id"]: f for f in form["fields"]}
             assert by_id[f"{key}_decision"]["type"] == "enum"
             assert by_id[f"{key}_decision"]["required"] is True
-            assert {o["id"] for o in by_id[f"{key}_decision"]["options"]} == {"approve", "refuse"}
+            assert {o["id"] for o in by_id[f"{key}_decision"]["options"]} == {"approve", "refuse",
+                                                                             "correct"}
             assert by_id[f"{key}_opinion"]["type"] == "textarea"
             assert by_id[f"{key}_opinion"]["required"] is True
             response = api.post(f"/tasks/{task['id']}/complete", tokens[clerk],
@@ -692,8 +695,9 @@ def test_completing_a_completed_task_is_409(api, tokens):
     case = started(api, tokens)
     task = case["tasks"][0]
     path = f"/tasks/{task['id']}/complete"
-    assert api.post(path, tokens["fd"], json={"data": {}}).status_code == 200
-    response = api.post(path, tokens["fd"], json={"data": {}})
+    accept = {"data": {"acceptance_decision": "accept"}}
+    assert api.post(path, tokens["fd"], json=accept).status_code == 200
+    response = api.post(path, tokens["fd"], json=accept)
     assert response.status_code == 409
     assert response.get_json()["error"] == "conflict"
     assert api.post(f"/tasks/{task['id']}/claim", tokens["fd"]).status_code == 409
@@ -709,10 +713,10 @@ def test_claiming_a_task_claimed_by_someone_else_is_409(api, tokens):
     assert response.status_code == 409
     assert "fd" in response.get_json()["message"]
     # and the other clerk cannot complete it either
-    response = api.post(f"/tasks/{task['id']}/complete", tokens["fd2"], json={"data": {}})
+    accept = {"data": {"acceptance_decision": "accept"}}
+    response = api.post(f"/tasks/{task['id']}/complete", tokens["fd2"], json=accept)
     assert response.status_code == 409
-    assert api.post(f"/tasks/{task['id']}/complete", tokens["fd"],
-                    json={"data": {}}).status_code == 200
+    assert api.post(f"/tasks/{task['id']}/complete", tokens["fd"], json=accept).status_code == 200
 
 
 def test_second_completion_by_another_client_is_409(app, api, tokens):

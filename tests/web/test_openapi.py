@@ -227,8 +227,9 @@ def test_every_documented_status_is_really_returned_and_no_other(deployed, app, 
     call(small, "POST", f"/tasks/{front}/complete", token["fd"], data=huge, **app_json)  # 413
     call(app, "POST", f"/tasks/{front}/complete", token["fd"],
          json={"data": {"materials_complete": "也许"}})                                   # 422
-    call(app, "POST", f"/tasks/{front}/complete", token["fd"], json={"data": {}})       # 200
-    call(app, "POST", f"/tasks/{front}/complete", token["fd"], json={"data": {}})       # 409
+    accept = {"data": {"acceptance_decision": "accept"}}
+    call(app, "POST", f"/tasks/{front}/complete", token["fd"], json=accept)             # 200
+    call(app, "POST", f"/tasks/{front}/complete", token["fd"], json=accept)             # 409
     call(app, "POST", f"/tasks/{front}/unclaim", token["fd"])                           # 409
 
     cancel = f"/cases/{case['id']}/cancel"
