@@ -26,7 +26,8 @@ from SpiffWorkflow.util.task import TaskState
 from . import audit, canonical, ids, state
 from .clock import SHANGHAI, Clock
 from .definitions import Definitions
-from .errors import Conflict, NotAllowed, NotFound, OneThingError
+from .errors import (Conflict, ExpressionError, NotAllowed, NotFound, OneThingError,
+                     ValidationFailed)
 from .sandbox import Sandbox, script_engine
 from .store.db import Database
 from .workflow_cache import WorkflowCache
@@ -35,8 +36,7 @@ from .store.models import (CASE_CANCELLED, CASE_COMPLETED, CASE_INCIDENT, CASE_R
                            TIMER_FIRED, TIMER_WAITING, CaseClock, CaseEvent, CaseNumberCounter,
                            CaseRecord, CaseState, HumanTask, Incident, ProcessDefinition, Timer,
                            User)
-from .clocks import PAUSES_CLOCK, STARTS_CLOCK, Clocks
-from .errors import ExpressionError
+from .clocks import PAUSES_CLOCK, SPECIAL_PROCEDURES, STARTS_CLOCK, Clocks
 from .spiffclock import running_on
 from .views import SYSTEM, Actor, CaseView, IncidentView, TaskView
 
@@ -82,6 +82,10 @@ class CaseService:
                                payload={"process": top.key, "version": top.version,
                                         "number": case.number, "pins": pins, "data": data})
             open_tasks = self._advance(session, case, workflow, actor, now, new=True)
+            if self.clocks is not None and not _has_acceptance_step(spec):
+                # No separate acceptance in the diagram: receipt is acceptance.
+                self.clocks.start(session, case, accepted_at=now, noticed=False,
+                                  actor=actor.username)
             session.info.setdefault("on_commit", []).append(
                 lambda: self.workflows.keep(case.id, case.version, workflow))
             return self._view(session, case, tasks=open_tasks)
@@ -208,6 +212,48 @@ class CaseService:
                 workflow.refresh_timers()
             self._advance(session, case, workflow, SYSTEM, now)
             return True
+
+    def extend_clock(self, task_id: str, amount: int, reason: str, actor: Actor) -> None:
+        """延期: a department lead extends the limit of the task's item, with a reason."""
+        if self.clocks is None:
+            raise NotFound("未启用时限")
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= 60:
+            raise ValidationFailed("延期天数须为 1 到 60 之间的整数", {"amount": "1–60"})
+        if not reason or not reason.strip():
+            raise ValidationFailed("延期须写明理由", {"reason": "必填"})
+        with self._writing() as session:
+            row, case = self._open_task(session, task_id, actor)
+            if not (actor.is_admin or ("lead" in actor.roles and row.lane in actor.groups)):
+                raise NotAllowed("只有本部门负责人可以批准延期")
+            now = self.clock.now()
+            self.clocks.extend(session, case, self._clock_scope(session, case, row),
+                               amount=amount, reason=reason.strip()[:500], at=now,
+                               actor=actor.username)
+            self._touch(case, now)
+
+    def special_procedure(self, task_id: str, procedure: str | None, actor: Actor) -> None:
+        """特别程序 (hearing, testing, expert review …) stops the item's clock until it ends;
+        `procedure` None ends it."""
+        if self.clocks is None:
+            raise NotFound("未启用时限")
+        if procedure is not None and procedure not in SPECIAL_PROCEDURES:
+            raise ValidationFailed("未知的特别程序", {"procedure": "、".join(SPECIAL_PROCEDURES)})
+        with self._writing() as session:
+            row, case = self._open_task(session, task_id, actor)
+            now = self.clock.now()
+            scope = self._clock_scope(session, case, row)
+            if procedure is None:
+                self.clocks.resume(session, case, scope, at=now, actor=actor.username)
+            else:
+                self.clocks.pause(session, case, scope, at=now, reason=procedure,
+                                  actor=actor.username)
+            self._touch(case, now)
+
+    @staticmethod
+    def _clock_scope(session, case: CaseRecord, row: HumanTask) -> str:
+        has_own = session.scalar(select(CaseClock.id).where(
+            CaseClock.case_id == case.id, CaseClock.scope == row.process_key))
+        return row.process_key if has_own else case.process_key
 
     def retry_incident(self, incident_id: int, actor: Actor) -> CaseView:
         """Run a failed step again (after the definition or the data was put right)."""
@@ -531,6 +577,11 @@ def _as_conflict(error: BaseException) -> Conflict | None:
         if "locked" in text or "could not serialize" in text or "deadlock" in text:
             return Conflict("数据库繁忙，请稍后重试")
     return None
+
+
+def _has_acceptance_step(spec) -> bool:
+    return any((getattr(t, "extensions", None) or {}).get(STARTS_CLOCK)
+               for t in spec.task_specs.values())
 
 
 def _spec_of(workflow: BpmnWorkflow, process_key: str, task_spec: str):

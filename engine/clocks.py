@@ -15,24 +15,28 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Iterable
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
 from .catalogue import Catalogue
 from .clock import Clock
-from .deadlines import (DEFAULT_WARN_DAYS, STATE_LABELS, UNIT_ALIASES, WORKING_DAY, Limit,
-                        Pause, due_at, paused_amount, state_of)
+from .clock import SHANGHAI
+from .deadlines import (DEFAULT_WARN_DAYS, END_OF_DAY, NORMAL, OVERDUE, STATE_LABELS,
+                        UNIT_ALIASES, WARNING, WORKING_DAY, Limit, Pause, due_at,
+                        paused_amount, state_of)
 from .store.db import Database
 from .store.models import (TASK_OPEN, CalendarDay, CalendarYear, CaseClock, CaseRecord,
                            HumanTask)
-from .workcalendar import SpecialDay, WorkingCalendar
+from .errors import NotFound, ValidationFailed
+from .workcalendar import HOLIDAY, WORKDAY, SpecialDay, WorkingCalendar
 
 STARTS_CLOCK = "starts_clock"
 PAUSES_CLOCK = "pauses_clock"
+SPECIAL_PROCEDURES = ("听证", "招标拍卖", "检验检测", "鉴定", "专家评审", "现场勘验", "公示")
 RECEIPT_NOTICE_DAYS = 5  # 一次性告知 within 5 working days of receipt, else accepted at receipt
 
 
@@ -89,6 +93,59 @@ class CalendarSource:
     def forget(self) -> None:
         with self._lock:
             self._cached = None
+
+    def import_year(self, year: int, days: list[SpecialDay], *, actor: str,
+                    at: datetime, source: str = "国务院办公厅通知") -> int:
+        """Replace one year's official schedule (from the State Council's notice)."""
+        problems = [f"{d.day} 不属于 {year} 年" for d in days if d.day.year != year]
+        problems += [f"{d.day} 是周末，不需要登记为放假" for d in days
+                     if d.kind == HOLIDAY and d.day.weekday() >= 5]
+        problems += [f"{d.day} 是工作日，不需要登记为调休上班" for d in days
+                     if d.kind == WORKDAY and d.day.weekday() < 5]
+        if len({d.day for d in days}) != len(days):
+            problems.append("同一天出现了两次")
+        if not any(d.kind == HOLIDAY for d in days):
+            problems.append("没有任何放假日")
+        if problems:
+            raise ValidationFailed(f"{year} 年放假安排有误：" + "；".join(problems[:10]))
+        with self.db.transaction() as session:
+            session.execute(delete(CalendarDay).where(CalendarDay.day >= date(year, 1, 1),
+                                                      CalendarDay.day <= date(year, 12, 31)))
+            session.add_all(CalendarDay(day=d.day, kind=d.kind, name=d.name[:100], source=source)
+                            for d in days)
+            row = session.get(CalendarYear, year) or CalendarYear(year=year)
+            row.source, row.imported_at, row.imported_by = source, at, actor
+            session.merge(row)
+        self.forget()
+        return len(days)
+
+
+def parse_schedule(text: str) -> tuple[int, list[SpecialDay]]:
+    """A year's schedule as administrators type it from the notice, one day per line:
+    `2027-01-01 休 元旦` (a weekday off) or `2027-01-09 班 元旦` (a weekend worked).
+    `holiday`/`workday` work too; blank lines and lines starting with # are ignored."""
+    kinds = {"休": HOLIDAY, "holiday": HOLIDAY, "班": WORKDAY, "workday": WORKDAY}
+    days, problems = [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.replace(",", " ").split()
+        try:
+            day = date.fromisoformat(parts[0])
+            kind = kinds[parts[1]]
+        except (ValueError, IndexError, KeyError):
+            problems.append(f"第 {number} 行格式应为「2027-01-01 休 元旦」")
+            continue
+        days.append(SpecialDay(day, kind, " ".join(parts[2:]) or "节假日"))
+    if problems:
+        raise ValidationFailed("；".join(problems[:10]))
+    if not days:
+        raise ValidationFailed("没有读到任何日期")
+    years = {d.day.year for d in days}
+    if len(years) != 1:
+        raise ValidationFailed("一次只能导入一个年度的放假安排")
+    return years.pop(), days
 
 
 class Clocks:
@@ -161,8 +218,6 @@ class Clocks:
                reason: str, at: datetime, actor: str) -> CaseClock:
         row = self._running(session, case.id, scope)
         if row is None:
-            from .errors import NotFound
-
             raise NotFound("该办件没有正在运行的计时")
         row.extension += amount
         row.due_at = self._due(self.calendars.get(session), row, at)
@@ -196,6 +251,42 @@ class Clocks:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def band(self, state: str) -> tuple[datetime | None, datetime | None]:
+        """The due times of tasks that are now in `state` (正常/预警/逾期), for list filters."""
+        calendar = self.calendars.get()
+        now = self.clock.now()
+        warn_until = datetime.combine(calendar.add_workdays(now.date(), self.warn_days),
+                                      END_OF_DAY, SHANGHAI)
+        return {OVERDUE: (None, now), WARNING: (now, warn_until),
+                NORMAL: (warn_until, None)}[state]
+
+    def state_of(self, due: datetime | None) -> tuple[str, int] | None:
+        if due is None:
+            return None
+        return state_of(self.calendars.get(), due, self.clock.now(), warn_days=self.warn_days)
+
+    def summary(self, session: Session, case: CaseRecord) -> dict:
+        """The case's clock as the API and pages show it: before acceptance the deadline
+        for a one-time notice (5 working days from receipt), after it the case's limit."""
+        calendar = self.calendars.get(session)
+        now = self.clock.now()
+        views = self.views(session, case.id)
+        own = next((v for v in views if v.scope == case.process_key), None)
+        if own is None:
+            due = due_at(calendar, case.created_at, Limit(RECEIPT_NOTICE_DAYS))
+            state, left = state_of(calendar, due, case.ended_at or now, warn_days=self.warn_days)
+            from .views import _iso
+
+            return {"stage": "receipt", "deadline": _iso(due), "state": state,
+                    "status": STATE_LABELS[state], "remaining_workdays": left,
+                    "limit": f"{RECEIPT_NOTICE_DAYS} 个工作日（一次性告知）", "paused": False,
+                    "calendar_warning": _calendar_warning(calendar, due), "items": []}
+        return {"stage": "accepted", "deadline": own.to_json()["due_at"], "state": own.state,
+                "status": own.state_label, "remaining_workdays": own.remaining_workdays,
+                "limit": own.limit, "statutory": own.statutory, "paused": own.paused,
+                "calendar_warning": _calendar_warning(calendar, own.due_at),
+                "items": [v.to_json() for v in views if v.scope != case.process_key]}
+
     def views(self, session: Session, case_id: int) -> list[ClockView]:
         calendar = self.calendars.get(session)
         now = self.clock.now()
@@ -228,3 +319,11 @@ class Clocks:
         # Closed pauses are already counted in paused_amount; an open one runs until now.
         return due_at(calendar, row.started_at, limit, pauses=pauses,
                       extension=row.extension + row.paused_amount, now=now)
+
+
+def _calendar_warning(calendar: WorkingCalendar, due: datetime) -> str | None:
+    years = calendar.unknown_years_between(due, due)
+    if not years:
+        return None
+    return (f"{years[0]} 年的法定节假日安排尚未导入，期限暂按周一至周五计算；"
+            "请管理员导入国务院办公厅放假通知")

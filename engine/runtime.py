@@ -13,6 +13,7 @@ from .clock import Clock, SystemClock
 from .clocks import CalendarSource, Clocks
 from .deadlines import Limit, due_at
 from .definitions import Check, Definitions
+from .notifications import Escalations
 from .sandbox import Sandbox
 from .store.db import Database
 from .tasklist import TaskList
@@ -61,6 +62,7 @@ class Runtime:
     instance: Path = field(default_factory=default_instance_path)
     clocks: Clocks | None = None
     timers: TimerWorker | None = None
+    escalations: Escalations | None = None
 
 
 def build_runtime(database_url: str | None = None, *, clock: Clock | None = None,
@@ -78,5 +80,7 @@ def build_runtime(database_url: str | None = None, *, clock: Clock | None = None
                         region_code=region_code or os.environ.get("ONETHING_REGION", "371500"))
     uploads = UploadStore(db, clock, instance / "uploads",
                           max_bytes=upload_limit or UploadStore.DEFAULT_MAX_BYTES)
+    escalations = Escalations(db, clock, clocks)
     return Runtime(db, clock, sandbox, definitions, cases, Users(db), TaskList(db), uploads,
-                   instance, clocks, TimerWorker(db, cases, clock))
+                   instance, clocks, TimerWorker(db, cases, clock, escalations=escalations),
+                   escalations)

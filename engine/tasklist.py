@@ -19,12 +19,13 @@ class TaskList:
 
     def visible(self, actor: Actor, *, mine: bool = False, group: str | None = None,
                 departments: bool = False, state: str | None = "open",
-                process: str | None = None, limit: int = 50, offset: int = 0) -> list[TaskView]:
+                process: str | None = None, due: tuple | None = None,
+                limit: int = 50, offset: int = 0) -> list[TaskView]:
         """Tasks the actor may see, oldest due first (undated last), then oldest created.
         `departments` narrows to the queues of the actor's own departments; `process` to
         cases of one one-thing/item, or tasks of one item."""
         query = self._query(actor, mine=mine, group=group, departments=departments,
-                            state=state, process=process)
+                            state=state, process=process, due=due)
         query = (query.add_columns(CaseRecord.number)
                  .order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
                            HumanTask.created_at, HumanTask.id)
@@ -33,20 +34,20 @@ class TaskList:
             return [TaskView.of(row, number) for row, number in session.execute(query)]
 
     def counts(self, actor: Actor, *, state: str | None = "open",
-               process: str | None = None) -> dict[str, int]:
+               process: str | None = None, due: tuple | None = None) -> dict[str, int]:
         """How many tasks each tab of the task list holds: mine, my departments', all."""
         out = {}
         with self.db.reading() as session:
             for tab, kwargs in (("mine", {"mine": True}), ("group", {"departments": True}),
                                 ("all", {})):
-                query = self._query(actor, state=state, process=process, **kwargs)
+                query = self._query(actor, state=state, process=process, due=due, **kwargs)
                 out[tab] = session.scalar(select(func.count()).select_from(query.subquery()))
         return out
 
     @staticmethod
     def _query(actor: Actor, *, mine: bool = False, group: str | None = None,
                departments: bool = False, state: str | None = "open",
-               process: str | None = None):
+               process: str | None = None, due: tuple | None = None):
         if state not in (None, "all", *TASK_STATES):
             raise ValidationFailed("未知的任务状态", {"state": "应为 open、completed、cancelled 或 all"})
         if group and not actor.is_admin and group not in actor.groups:
@@ -66,6 +67,13 @@ class TaskList:
         if process:
             query = query.where(or_(CaseRecord.process_key == process,
                                     HumanTask.process_key == process))
+        if due is not None:  # (after, before): a 正常/预警/逾期 band, from engine.clocks
+            after, before = due
+            query = query.where(HumanTask.due_at.is_not(None))
+            if after is not None:
+                query = query.where(HumanTask.due_at > after)
+            if before is not None:
+                query = query.where(HumanTask.due_at <= before)
         return query
 
     def get(self, task_id: str, actor: Actor) -> TaskView:

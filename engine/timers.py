@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from .cases import CaseService
 from .clock import Clock
 from .errors import Conflict, NotFound
+from .notifications import Escalations
 from .store.db import Database
 from .store.models import TIMER_FAILED, TIMER_WAITING, Incident, Timer
 
@@ -36,12 +37,14 @@ class Round:
     fired: int = 0
     skipped: int = 0  # taken by another worker, or lost a race: tried again next round
     failed: list[str] = field(default_factory=list)
+    notified: int = 0  # 预警/逾期 notifications sent
 
 
 class TimerWorker:
     def __init__(self, db: Database, cases: CaseService, clock: Clock, *, batch: int = 100,
-                 max_attempts: int = 5):
+                 max_attempts: int = 5, escalations: Escalations | None = None):
         self.db, self.cases, self.clock = db, cases, clock
+        self.escalations = escalations
         self.batch, self.max_attempts = batch, max_attempts
 
     def due(self) -> list[str]:
@@ -67,6 +70,11 @@ class TimerWorker:
                 log.exception("timer %s failed", timer_id)
                 self._record_failure(timer_id, exc)
                 result.failed.append(timer_id)
+        if self.escalations is not None:
+            try:
+                result.notified = self.escalations.scan()
+            except Conflict:
+                pass  # another worker is scanning the same tasks right now
         return result
 
     def run_forever(self, *, interval: float = 5.0, stop: threading.Event | None = None) -> None:

@@ -69,8 +69,23 @@ def database_url(request, tmp_path, sqlite_template):
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        seed_calendar(conn)  # reference data the migration seeds; tests may import years
     db.dispose()
     yield url
+
+
+def seed_calendar(conn) -> None:
+    from datetime import timezone
+
+    from engine.store.models import CalendarDay, CalendarYear
+    from engine.workcalendar import package_days, package_years
+
+    conn.execute(CalendarDay.__table__.insert(), [
+        {"day": d.day, "kind": d.kind, "name": d.name, "source": "chinesecalendar"}
+        for d in package_days()])
+    conn.execute(CalendarYear.__table__.insert(), [
+        {"year": y, "source": "chinesecalendar", "imported_at": datetime.now(timezone.utc),
+         "imported_by": "tests"} for y in sorted(package_years())])
 
 
 @pytest.fixture

@@ -75,7 +75,14 @@ def register_blueprints(app: Flask) -> None:
         def nav_extra():
             return [(endpoint, label, roles) for endpoint, label, roles in NAVIGATION
                     if endpoint in app.view_functions]
-        return {"nav_extra": nav_extra}
+        def unread_count():
+            from flask_login import current_user
+
+            runtime = app.extensions["onething"]
+            if not current_user.is_authenticated or runtime.escalations is None:
+                return 0
+            return len(runtime.escalations.unread(current_user.id, limit=99))
+        return {"nav_extra": nav_extra, "unread_count": unread_count}
 
 
 def beijing_time(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -15,6 +15,7 @@ from engine.casemap import ACTIVE, CANCELLED, COMPLETED, CaseMaps
 from engine.errors import NotAllowed
 from engine.runtime import Runtime
 
+from . import formsource
 from .auth import current_actor
 from .tasks import EVENT_LABELS
 
@@ -59,10 +60,12 @@ def show(case_id: int):
             task_names[event.task_spec] = canonical.loads(event.payload).get("name",
                                                                              event.task_spec)
     names = _display_names(rt, {case.created_by, *(e.actor for e in events)})
+    clock = formsource.case_clock(rt, case.id)
+    item_clocks = {c["scope"]: c for c in (clock or {}).get("items", [])}
     return render_template(
         "cases/show.html", case=case, casemap=casemap, selected=selected, events=events,
         labels=EVENT_LABELS, element_labels=ELEMENT_LABELS, case_labels=CASE_LABELS,
-        task_names=task_names, names=names)
+        task_names=task_names, names=names, clock=clock, item_clocks=item_clocks)
 
 
 @bp.get("/cases/<int:case_id>/map.json")

@@ -236,6 +236,48 @@ def cmd_departments_deactivate(args) -> int:
     return 0
 
 
+def cmd_worker(args) -> int:
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    runtime = _runtime()
+    if args.once:
+        result = runtime.timers.run_once()
+        print(f"{result.fired} fired, {result.skipped} skipped, {len(result.failed)} failed, "
+              f"{result.notified} notified")
+        return 1 if result.failed else 0
+    try:
+        runtime.timers.run_forever(interval=args.interval)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_calendar_status(args) -> int:
+    from engine.store.models import CalendarYear
+
+    runtime = _runtime()
+    with runtime.db.reading() as session:
+        years = {row.year: row for row in session.query(CalendarYear)}
+    current = runtime.clock.now().year
+    for year in range(min(years, default=current), max([*years, current + 1]) + 1):
+        row = years.get(year)
+        state = f"{row.source}（{row.imported_by or '-'}）" if row else "未导入：按周一至周五计算"
+        print(f"{year}\t{state}")
+    return 0 if current + 1 in years or runtime.clock.now().month < 11 else 1
+
+
+def cmd_calendar_import(args) -> int:
+    from engine.clocks import parse_schedule
+
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    runtime = _runtime()
+    year, days = parse_schedule(text)
+    count = runtime.clocks.calendars.import_year(year, days, actor="cli", at=runtime.clock.now())
+    print(f"{year}: {count} 天已导入")
+    return 0
+
+
 def _int_or_none(text: str) -> int | None:
     return int(text) if text.isdigit() and len(text) < 10 else None
 
@@ -260,6 +302,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="seed demo users and cases")
     demo.add_argument("--json", action="store_true")
     demo.set_defaults(func=cmd_demo)
+
+    worker = sub.add_parser("worker", help="fire due timers and escalate deadlines")
+    worker.add_argument("--once", action="store_true", help="one round, then exit")
+    worker.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
+    worker.set_defaults(func=cmd_worker)
+
+    calendar = sub.add_parser("calendar", help="working-day calendar (法定节假日)")
+    calendar_sub = calendar.add_subparsers(dest="calendar_command", required=True)
+    calendar_sub.add_parser("status", help="which years are known").set_defaults(
+        func=cmd_calendar_status)
+    calendar_import = calendar_sub.add_parser(
+        "import", help="import a year's schedule: lines like '2027-01-01 休 元旦'")
+    calendar_import.add_argument("file", help="text file, or - for standard input")
+    calendar_import.set_defaults(func=cmd_calendar_import)
 
     audit = sub.add_parser("audit", help="audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

@@ -114,3 +114,36 @@ def clean(form: Form, data: Mapping[str, Any], *, lang: str = "zh",
         return validate(form, data, lang=lang, current=current)
     except FormInvalid as exc:
         raise ValidationFailed(exc.message, exc.fields) from None
+
+
+def case_clock(runtime: Runtime, case_id: int) -> dict | None:
+    """The case's time limit (正常/预警/逾期) as the API shows it."""
+    if runtime.clocks is None:
+        return None
+    from engine.store.models import CaseRecord
+
+    with runtime.db.reading() as session:
+        return runtime.clocks.summary(session, session.get(CaseRecord, case_id))
+
+
+def case_materials(runtime: Runtime, case, actor) -> list[dict]:
+    """The materials of the application: uploaded by the applicant or pulled by data
+    sharing (零材料), each with its rules from the diagram."""
+    from engine import canonical
+
+    events = runtime.cases.events(case.id, actor)
+    data = canonical.loads(events[0].payload).get("data", {}) if events else {}
+    with runtime.db.reading() as session:
+        definition = runtime.definitions.latest(session, case.process_key)
+    shared = data.get("shared_materials") or {}
+    out = []
+    for field in start_form(runtime, definition).fields if definition else ():
+        if field.type != "file":
+            continue
+        upload_id = data.get(field.id)
+        stored = runtime.uploads.get(upload_id) if isinstance(upload_id, str) else None
+        out.append({"field": field.id, "label": field.label, "necessity": field.necessity,
+                    "source": field.source, "provided": stored is not None,
+                    "upload": stored.to_json() if stored else None,
+                    "shared": field.id in shared})
+    return out

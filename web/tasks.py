@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine import canonical
+from engine.clocks import SPECIAL_PROCEDURES
 from engine.errors import Conflict, NotAllowed, ValidationFailed
 from engine.runtime import Runtime
 from engine.store.models import TASK_STATES
@@ -17,12 +18,21 @@ from .results import item_results
 
 bp = Blueprint("tasks", __name__)
 
-TABS = {"mine": "我的任务", "group": "本部门队列", "all": "全部可见"}
+def N_(text: str) -> str:
+    """Marks a label for `pybabel extract`; templates translate it with _() when shown."""
+    return text
+
+
+CLOCK_STATES = {"normal": N_("正常"), "warning": N_("预警"), "overdue": N_("逾期")}
+TABS = {"mine": N_("我的任务"), "group": N_("本部门队列"), "all": N_("全部可见")}
 EVENT_LABELS = {
-    "case_started": "收件", "task_created": "任务到达", "task_claimed": "认领",
-    "task_unclaimed": "退回认领", "task_assigned": "改派", "task_completed": "办理完成",
-    "task_cancelled": "任务取消", "case_completed": "办结", "case_cancelled": "撤销",
-    "incident_raised": "故障", "incident_retried": "故障重试", "timer_fired": "计时器触发",
+    "case_started": N_("收件"), "task_created": N_("任务到达"), "task_claimed": N_("认领"),
+    "task_unclaimed": N_("退回认领"), "task_assigned": N_("改派"),
+    "task_completed": N_("办理完成"), "task_cancelled": N_("任务取消"),
+    "case_completed": N_("办结"), "case_cancelled": N_("撤销"), "incident_raised": N_("故障"),
+    "incident_retried": N_("故障重试"), "timer_fired": N_("计时器触发"),
+    "clock_started": N_("开始计时"), "clock_paused": N_("暂停计时"),
+    "clock_resumed": N_("恢复计时"), "clock_extended": N_("延期"),
 }
 
 
@@ -36,16 +46,20 @@ def index():
     actor = current_actor()
     tab = request.args.get("tab") if request.args.get("tab") in TABS else "group"
     state = request.args.get("state") if request.args.get("state") in (*TASK_STATES, "all") else "open"
+    clock = request.args.get("clock") if request.args.get("clock") in CLOCK_STATES else None
     process = request.args.get("process") or None
     rt = runtime()
-    filters = {"state": state, "process": process}
+    filters = {"state": state, "process": process, "clock": clock}
+    due = rt.clocks.band(clock) if clock and rt.clocks else None
     tasks = rt.tasks.visible(actor, mine=tab == "mine", departments=tab == "group",
-                             state=state, process=process, limit=200)
-    counts = rt.tasks.counts(actor, state=state, process=process)
+                             state=state, process=process, due=due, limit=200)
+    counts = rt.tasks.counts(actor, state=state, process=process, due=due)
     with rt.db.reading() as session:
         processes = [(d.key, d.name) for d in rt.definitions.all_latest(session)]
+    clocks = {t.id: rt.clocks.state_of(t.due_at) for t in tasks} if rt.clocks else {}
     return render_template("tasks/index.html", tasks=tasks, tab=tab, tabs=TABS, counts=counts,
-                           filters=filters, processes=processes, states=TASK_STATES)
+                           filters=filters, processes=processes, states=TASK_STATES,
+                           clocks=clocks, clock_states=CLOCK_STATES)
 
 
 def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
@@ -65,11 +79,22 @@ def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
     task_names = {e.task_spec: canonical.loads(e.payload).get("name", e.task_spec)
                   for e in events if e.kind == "task_created"}
     results = item_results(rt, case.process_key, events, case.tasks, current)
+    clock = formsource.case_clock(rt, case.id)
     return render_template(
         "tasks/task.html", task=task, case=case, form=form, values=values, errors=errors or {},
+        clock=clock, task_clock=_task_clock(clock, task), procedures=SPECIAL_PROCEDURES,
+        can_work=actor.works_in(task.lane),
+        is_lead=actor_is_lead(task.lane) if task.lane else False,
         application=application, start_form=start_form, events=events,
         labels=EVENT_LABELS, colleagues=colleagues, task_names=task_names,
         results=results), status
+
+
+def _task_clock(clock: dict | None, task) -> dict | None:
+    """The clock this task runs on: its item's, else the case's."""
+    if not clock:
+        return None
+    return next((c for c in clock.get("items", []) if c["scope"] == task.process_key), clock)
 
 
 def actor_is_lead(lane: str) -> bool:
@@ -156,6 +181,43 @@ def assign(task_id: str):
     runtime().cases.assign(task_id, assignee, current_actor())
     flash(_("已改派给 %(who)s", who=assignee), "success")
     return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/extend")
+@login_required
+def extend(task_id: str):
+    raw = (request.form.get("amount") or "").strip()
+    amount = int(raw) if raw.isdigit() and len(raw) < 4 else 0
+    runtime().cases.extend_clock(task_id, amount, request.form.get("reason") or "",
+                                 current_actor())
+    flash(_("已延期 %(n)s 个工作日", n=amount), "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/procedure")
+@login_required
+def procedure(task_id: str):
+    chosen = request.form.get("procedure") or None
+    runtime().cases.special_procedure(task_id, chosen, current_actor())
+    flash(_("特别程序开始，计时暂停") if chosen else _("特别程序结束，计时恢复"), "success")
+    return redirect(url_for("tasks.show", task_id=task_id))
+
+
+@bp.get("/notifications")
+@login_required
+def notifications():
+    rt = runtime()
+    items = rt.escalations.unread(current_actor().username) if rt.escalations else []
+    return render_template("tasks/notifications.html", items=items)
+
+
+@bp.post("/notifications/read")
+@login_required
+def notifications_read():
+    rt = runtime()
+    if rt.escalations:
+        rt.escalations.mark_read(current_actor().username)
+    return redirect(url_for("tasks.index"))
 
 
 @bp.get("/materials/<upload_id>")

@@ -345,13 +345,18 @@ def test_case_status_for_front_desk_and_auditor(api, tokens):
         assert body["number"] == case["number"]
 
 
-@pytest.mark.xfail(reason="CONTRACT: GET /cases/{id} shows the clock (deadline, 正常/预警/逾期) "
-                          "and materials; not implemented yet", strict=False)
 def test_case_status_shows_clock_and_materials(api, tokens):
     case = started(api, tokens)
     body = api.get(f"/cases/{case['id']}", tokens["fd"]).get_json()
-    assert body["clock"]["status"] in ("正常", "预警", "逾期") and body["clock"]["deadline"]
-    assert "materials" in body
+    # Received, not yet accepted: the clock is the five-day one-time-notice rule.
+    assert body["clock"]["stage"] == "receipt" and body["clock"]["status"] == "正常"
+    assert body["clock"]["deadline"].startswith("2026-11-27")
+    assert body["materials"] and all({"field", "label", "necessity", "source", "provided"}
+                                     <= set(m) for m in body["materials"])
+    accepted_case = accepted(api, tokens)
+    body = api.get(f"/cases/{accepted_case['id']}", tokens["fd"]).get_json()
+    assert body["clock"]["stage"] == "accepted" and body["clock"]["status"] in ("正常", "预警")
+    assert len(body["clock"]["items"]) == 12
 
 
 def test_task_list_filters(api, tokens):

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 
 from engine import canonical
+from engine.deadlines import STATE_LABELS
 from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from engine.runtime import Runtime
 from engine.views import event_json
@@ -181,7 +182,12 @@ def start_case():
 @bp.get("/cases/<int:case_id>")
 def get_case(case_id: int):
     checked_case_id(case_id)
-    return jsonify(runtime().cases.get_case(case_id, g.actor).to_json())
+    rt = runtime()
+    case = rt.cases.get_case(case_id, g.actor)
+    body = case.to_json()
+    body["clock"] = formsource.case_clock(rt, case.id)
+    body["materials"] = formsource.case_materials(rt, case, g.actor)
+    return jsonify(body)
 
 
 @bp.get("/cases/<int:case_id>/events")
@@ -212,7 +218,7 @@ def list_tasks():
                                {"state": "须为 " + " / ".join(TASK_STATES)})
     tasks = runtime().tasks.visible(g.actor, mine=mine, group=text_arg("group"), state=state,
                                     limit=int_arg("limit", 50), offset=int_arg("offset", 0))
-    return jsonify({"tasks": [t.to_json() for t in tasks]})
+    return jsonify({"tasks": [task_json(t) for t in tasks]})
 
 
 @bp.get("/tasks/<task_id>")
@@ -224,7 +230,7 @@ def get_task(task_id: str):
     form = formsource.task_form(rt, task)
     data = rt.cases.task_data(task.id)
     values = {f.id: data[f.id] for f in form.fields if f.id in data}
-    return jsonify({**task.to_json(), "form": form.to_json(),
+    return jsonify({**task_json(task), "form": form.to_json(),
                     "values": _jsonable(values),
                     "case": {"id": case.id, "number": case.number, "title": case.title,
                              "state": case.status, "process": case.process_key}})
@@ -250,6 +256,8 @@ def complete_task(task_id: str):
     task = rt.tasks.get(task_id, g.actor)
     if task.state != "open":
         raise Conflict("任务已办结或已取消")
+    if not g.actor.works_in(task.lane):
+        raise NotAllowed(f"该任务属于「{task.lane}」，您无权办理")
     form = formsource.task_form(rt, task)
     data = formsource.clean(form, data_of(body), lang=language(), current=rt.cases.task_data(task_id))
     case = rt.cases.complete(task_id, data, g.actor)
@@ -263,6 +271,15 @@ def upload():
         raise ValidationFailed("缺少文件", {"file": "请以 multipart 字段 file 上传"})
     stored = runtime().uploads.save(file.stream, file.filename or "file", g.actor.username)
     return jsonify(stored.to_json()), 201
+
+
+def task_json(task) -> dict[str, Any]:
+    """A task as the API shows it, with its deadline's state (正常/预警/逾期)."""
+    out = task.to_json()
+    clock = runtime().clocks.state_of(task.due_at) if runtime().clocks else None
+    out["clock"] = None if clock is None else {
+        "state": clock[0], "status": STATE_LABELS[clock[0]], "remaining_workdays": clock[1]}
+    return out
 
 
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:

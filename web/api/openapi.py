@@ -68,7 +68,11 @@ SCHEMAS: dict[str, Any] = {
                                                                   "cancelled"]},
         "assignee": {"type": ["string", "null"]},
         "created_at": {"type": "string", "format": "date-time"},
-        "due_at": {"type": ["string", "null"], "format": "date-time"}}},
+        "due_at": {"type": ["string", "null"], "format": "date-time"},
+        "clock": {"type": ["object", "null"], "description": "期限状态：正常/预警/逾期",
+                  "properties": {"state": {"enum": ["normal", "warning", "overdue"]},
+                                 "status": {"enum": ["正常", "预警", "逾期"]},
+                                 "remaining_workdays": {"type": "integer"}}}}},
     "TaskDetail": {"allOf": [_ref("Task"), {"type": "object", "properties": {
         "form": _ref("Form"), "values": {"type": "object"},
         "case": {"type": "object"}}}]},
@@ -78,7 +82,22 @@ SCHEMAS: dict[str, Any] = {
         "state": {"enum": ["running", "completed", "cancelled", "incident"]},
         "title": {"type": ["string", "null"]}, "version": {"type": "integer"},
         "tasks": {"type": "array", "items": _ref("Task")},
-        "incidents": {"type": "array", "items": {"type": "object"}}}},
+        "incidents": {"type": "array", "items": {"type": "object"}},
+        "clock": {"type": ["object", "null"], "description": (
+            "办理时限：收件后（stage=receipt）为一次性告知期限，受理后（accepted）为承诺时限；"
+            "items 为各事项的时限"), "properties": {
+            "stage": {"enum": ["receipt", "accepted"]},
+            "deadline": {"type": "string", "format": "date-time"},
+            "state": {"enum": ["normal", "warning", "overdue"]},
+            "status": {"enum": ["正常", "预警", "逾期"]},
+            "remaining_workdays": {"type": "integer"}, "limit": {"type": "string"},
+            "paused": {"type": "boolean"}, "calendar_warning": {"type": ["string", "null"]},
+            "items": {"type": "array", "items": {"type": "object"}}}},
+        "materials": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "label": {"type": "string"},
+            "necessity": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
+            "provided": {"type": "boolean"}, "shared": {"type": "boolean"},
+            "upload": {"type": ["object", "null"]}}}}}},
     "Event": {"type": "object", "properties": {
         "seq": {"type": "integer"}, "kind": {"type": "string"},
         "actor": {"type": ["string", "null"]}, "at": {"type": "string", "format": "date-time"},
