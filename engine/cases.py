@@ -4,6 +4,9 @@ Every public method that changes a case loads the case row (with its optimistic
 version), changes the workflow, and writes engine state, task rows, timers and audit
 events together. A concurrent writer that got there first makes the flush fail on the
 version check, which is reported as `Conflict`; nothing half-done is ever committed.
+
+The transaction guard lives in `transactions`, what one step writes in `casestep`, and
+the pure helpers in `casehelpers`.
 """
 from __future__ import annotations
 
@@ -12,33 +15,30 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, canonical, ids, state
+from . import audit, ids
+from .casehelpers import default_title, definition_key, has_acceptance_step, hash_for, touch
+from .casestep import CaseStep
 from .clock import SHANGHAI, Clock
+from .clocks import SPECIAL_PROCEDURES, Clocks
 from .definitions import Definitions
-from .errors import (Conflict, ExpressionError, NotAllowed, NotFound, OneThingError,
-                     ValidationFailed)
+from .errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from .sandbox import Sandbox, script_engine
-from .store.db import Database
-from .workflow_cache import WorkflowCache
-from .store.models import (CASE_CANCELLED, CASE_COMPLETED, CASE_INCIDENT, CASE_RUNNING,
-                           TASK_CANCELLED, TASK_COMPLETED, TASK_OPEN, TIMER_CANCELLED,
-                           TIMER_FIRED, TIMER_WAITING, CaseClock, CaseEvent, CaseNumberCounter,
-                           CaseRecord, CaseState, HumanTask, Incident, ProcessDefinition, Timer,
-                           User)
-from .clocks import PAUSES_CLOCK, SPECIAL_PROCEDURES, STARTS_CLOCK, Clocks
 from .spiffclock import running_on
+from .store.db import Database
+from .store.models import (CASE_CANCELLED, CASE_COMPLETED, CASE_INCIDENT, CASE_RUNNING,
+                           TASK_COMPLETED, TASK_OPEN, TIMER_CANCELLED, TIMER_FIRED,
+                           TIMER_WAITING, CaseClock, CaseEvent, CaseNumberCounter, CaseRecord,
+                           HumanTask, Incident, Timer, User)
+from .transactions import ConflictGuard
 from .views import SYSTEM, Actor, CaseView, IncidentView, TaskView
+from .workflow_cache import WorkflowCache
 
 
 class CaseService:
@@ -57,6 +57,7 @@ class CaseService:
         self.clock = clock
         self.region_code = region_code
         self.script_engine = script_engine(sandbox)
+        self.step = CaseStep(definitions, clock, clocks, self.script_engine, self.workflows)
 
     # -- commands ---------------------------------------------------------------------
 
@@ -73,7 +74,7 @@ class CaseService:
             workflow.task_tree.data.update(copy.deepcopy(data))
             case = CaseRecord(number=self._next_number(session, now), process_key=top.key,
                               definition_id=top.id, pins=pins, status=CASE_RUNNING,
-                              title=title or _default_title(top, data), created_at=now,
+                              title=title or default_title(top, data), created_at=now,
                               updated_at=now, created_by=actor.username, event_count=0)
             session.add(case)
             session.flush()
@@ -81,13 +82,12 @@ class CaseService:
                                at=now, definition_hash=top.content_hash,
                                payload={"process": top.key, "version": top.version,
                                         "number": case.number, "pins": pins, "data": data})
-            open_tasks = self._advance(session, case, workflow, actor, now, new=True)
-            if self.clocks is not None and not _has_acceptance_step(spec):
+            open_tasks = self.step.advance(session, case, workflow, actor, now, new=True)
+            if self.clocks is not None and not has_acceptance_step(spec):
                 # No separate acceptance in the diagram: receipt is acceptance.
                 self.clocks.start(session, case, accepted_at=now, noticed=False,
                                   actor=actor.username)
-            session.info.setdefault("on_commit", []).append(
-                lambda: self.workflows.keep(case.id, case.version, workflow))
+            self.step.keep_after_commit(session, case, workflow)
             return self._view(session, case, tasks=open_tasks)
 
     def claim(self, task_id: str, actor: Actor) -> TaskView:
@@ -99,7 +99,7 @@ class CaseService:
                 raise Conflict(f"任务已由 {row.assignee} 认领")
             now = self.clock.now()
             row.assignee, row.claimed_at = actor.username, now
-            self._touch(case, now)
+            touch(case, now)
             audit.append_event(session, case, kind=audit.TASK_CLAIMED, actor=actor.username,
                                at=now, definition_hash=row.definition_hash, task_id=row.id,
                                task_spec=row.task_spec)
@@ -114,7 +114,7 @@ class CaseService:
                 raise NotAllowed(f"任务由 {row.assignee} 认领，只有本人或管理员可以退回")
             now = self.clock.now()
             row.assignee, row.claimed_at = None, None
-            self._touch(case, now)
+            touch(case, now)
             audit.append_event(session, case, kind=audit.TASK_UNCLAIMED, actor=actor.username,
                                at=now, definition_hash=row.definition_hash, task_id=row.id,
                                task_spec=row.task_spec)
@@ -125,7 +125,7 @@ class CaseService:
         task's department."""
         with self._writing() as session:
             row, case = self._open_task(session, task_id, actor)
-            if not (actor.is_admin or ("lead" in actor.roles and row.lane in actor.groups)):
+            if not _leads(actor, row.lane):
                 raise NotAllowed("只有本部门负责人可以改派任务")
             target = session.scalar(select(User).where(User.username == assignee,
                                                        User.active.is_(True)))
@@ -134,7 +134,7 @@ class CaseService:
             now = self.clock.now()
             previous = row.assignee
             row.assignee, row.claimed_at = assignee, now
-            self._touch(case, now)
+            touch(case, now)
             audit.append_event(session, case, kind=audit.TASK_ASSIGNED, actor=actor.username,
                                at=now, definition_hash=row.definition_hash, task_id=row.id,
                                task_spec=row.task_spec,
@@ -147,7 +147,7 @@ class CaseService:
             row, case = self._open_task(session, task_id, actor)
             if row.assignee not in (None, actor.username):
                 raise Conflict(f"任务已由 {row.assignee} 认领")
-            workflow = self._load(session, case)
+            workflow = self.step.load(session, case)
             task = workflow.get_task_from_id(UUID(row.id))
             if task is None or task.state != TaskState.READY:
                 raise Conflict("任务已不在待办状态，请刷新")
@@ -160,9 +160,9 @@ class CaseService:
             with running_on(self.clock):
                 task.run()
             row.state, row.completed_at, row.completed_by = TASK_COMPLETED, now, actor.username
-            self._resume_if_pausing(session, case, row, task.task_spec, actor, now)
-            open_tasks = self._advance(session, case, workflow, actor, now)
-            self._start_clocks_if_accepted(session, case, row, task, actor, now)
+            self.step.resume_if_pausing(session, case, row, task.task_spec, actor, now)
+            open_tasks = self.step.advance(session, case, workflow, actor, now)
+            self.step.start_clocks_if_accepted(session, case, row, task, actor, now)
             return self._view(session, case, tasks=open_tasks)
 
     def cancel(self, case_id: int, actor: Actor, reason: str) -> CaseView:
@@ -170,16 +170,16 @@ class CaseService:
             case = self._case(session, case_id)
             if case.status in (CASE_COMPLETED, CASE_CANCELLED):
                 raise Conflict("办件已结束，不能撤销")
-            workflow = self._load(session, case)
+            workflow = self.step.load(session, case)
             now = self.clock.now()
             workflow.cancel()
             case.status, case.ended_at = CASE_CANCELLED, now
             audit.append_event(session, case, kind=audit.CASE_CANCELLED, actor=actor.username,
                                at=now, definition_hash=case.pins[case.process_key],
                                payload={"reason": reason})
-            open_tasks = self._sync_tasks(session, case, workflow, actor, now)
-            self._sync_timers(session, case, workflow)
-            self._save(session, case, workflow, now)
+            open_tasks = self.step.sync_tasks(session, case, workflow, actor, now)
+            self.step.sync_timers(session, case, workflow)
+            self.step.save(session, case, workflow, now)
             return self._view(session, case, tasks=open_tasks)
 
     def fire_timer(self, timer_id: str) -> bool:
@@ -197,7 +197,7 @@ class CaseService:
             if timer is None:
                 return False
             case = self._case(session, timer.case_id)
-            workflow = self._load(session, case)
+            workflow = self.step.load(session, case)
             task = workflow.get_task_from_id(UUID(timer.id))
             if task is None or task.state != TaskState.WAITING:
                 timer.state = TIMER_CANCELLED
@@ -205,12 +205,12 @@ class CaseService:
             timer.state = TIMER_FIRED
             task._set_internal_data(event_fired=True)
             audit.append_event(session, case, kind=audit.TIMER_FIRED, actor="system", at=now,
-                               definition_hash=self._hash_for(case, _definition_key(case, task)),
+                               definition_hash=hash_for(case, definition_key(case, task)),
                                task_id=timer.id, task_spec=timer.task_spec,
                                payload={"due_at": timer.due_at})
             with running_on(self.clock):
                 workflow.refresh_timers()
-            self._advance(session, case, workflow, SYSTEM, now)
+            self.step.advance(session, case, workflow, SYSTEM, now)
             return True
 
     def extend_clock(self, task_id: str, amount: int, reason: str, actor: Actor) -> None:
@@ -223,13 +223,13 @@ class CaseService:
             raise ValidationFailed("延期须写明理由", {"reason": "必填"})
         with self._writing() as session:
             row, case = self._open_task(session, task_id, actor)
-            if not (actor.is_admin or ("lead" in actor.roles and row.lane in actor.groups)):
+            if not _leads(actor, row.lane):
                 raise NotAllowed("只有本部门负责人可以批准延期")
             now = self.clock.now()
             self.clocks.extend(session, case, self._clock_scope(session, case, row),
                                amount=amount, reason=reason.strip()[:500], at=now,
                                actor=actor.username)
-            self._touch(case, now)
+            touch(case, now)
 
     def special_procedure(self, task_id: str, procedure: str | None, actor: Actor) -> None:
         """特别程序 (hearing, testing, expert review …) stops the item's clock until it ends;
@@ -247,7 +247,7 @@ class CaseService:
             else:
                 self.clocks.pause(session, case, scope, at=now, reason=procedure,
                                   actor=actor.username)
-            self._touch(case, now)
+            touch(case, now)
 
     @staticmethod
     def _clock_scope(session, case: CaseRecord, row: HumanTask) -> str:
@@ -262,7 +262,7 @@ class CaseService:
             if incident is None or incident.resolved_at is not None:
                 raise NotFound("故障不存在或已处理")
             case = self._case(session, incident.case_id)
-            workflow = self._load(session, case)
+            workflow = self.step.load(session, case)
             now = self.clock.now()
             for task in workflow.get_tasks(state=TaskState.ERROR):
                 task._set_state(TaskState.READY)
@@ -272,7 +272,7 @@ class CaseService:
                                at=now, definition_hash=case.pins[case.process_key],
                                task_id=incident.task_id, task_spec=incident.task_spec,
                                payload={"incident": incident.id})
-            open_tasks = self._advance(session, case, workflow, actor, now)
+            open_tasks = self.step.advance(session, case, workflow, actor, now)
             return self._view(session, case, tasks=open_tasks)
 
     # -- queries ----------------------------------------------------------------------
@@ -301,175 +301,13 @@ class CaseService:
             if row is None or row.state != TASK_OPEN:
                 return {}
             case = self._case(session, row.case_id)
-            task = self._load(session, case, for_step=False).get_task_from_id(UUID(task_id))
+            task = self.step.load(session, case, for_step=False).get_task_from_id(UUID(task_id))
             return copy.deepcopy(task.data) if task is not None else {}
-
-    # -- the step ---------------------------------------------------------------------
-
-    def _advance(self, session: Session, case: CaseRecord, workflow: BpmnWorkflow,
-                 actor: Actor, now: datetime, *, new: bool = False) -> list[HumanTask]:
-        """Run engine steps, then write everything the step changed; returns the open
-        task rows of the case."""
-        try:
-            with running_on(self.clock):
-                workflow.do_engine_steps()
-        except SpiffWorkflowException as exc:
-            self._raise_incident(session, case, workflow, exc, now)
-        state.prune(workflow)
-        open_tasks = self._sync_tasks(session, case, workflow, actor, now)
-        self._sync_timers(session, case, workflow)
-        if workflow.is_completed() and case.status == CASE_RUNNING:
-            case.status, case.ended_at = CASE_COMPLETED, now
-            audit.append_event(session, case, kind=audit.CASE_COMPLETED, actor=actor.username,
-                               at=now, definition_hash=case.pins[case.process_key],
-                               payload={"data": _recordable(workflow.data)})
-        if self.clocks is not None:
-            self._stop_finished_clocks(session, case, open_tasks, now)
-        self._save(session, case, workflow, now, new=new)
-        return open_tasks
-
-    # -- clocks ------------------------------------------------------------------------
-
-    def _start_clocks_if_accepted(self, session, case, row, task, actor, now) -> None:
-        condition = (task.task_spec.extensions or {}).get(STARTS_CLOCK)
-        if self.clocks is None or not condition:
-            return
-        try:
-            accepted = bool(self.script_engine.sandbox.evaluate(condition, task.data))
-        except ExpressionError:
-            accepted = False
-        if not accepted:
-            return
-        earlier = session.scalar(select(func.min(CaseEvent.at)).where(
-            CaseEvent.case_id == case.id, CaseEvent.kind == audit.TASK_COMPLETED,
-            CaseEvent.task_spec == row.task_spec, CaseEvent.at < now))
-        self.clocks.start(session, case, accepted_at=now, noticed=earlier is not None,
-                          actor=actor.username)
-
-    def _resume_if_pausing(self, session, case, row, spec, actor, now) -> None:
-        if self.clocks is not None and spec is not None and (spec.extensions or {}).get(
-                PAUSES_CLOCK):
-            self.clocks.resume(session, case, row.process_key, at=now, actor=actor.username)
-
-    def _stop_finished_clocks(self, session, case, open_tasks, now) -> None:
-        if case.status in (CASE_COMPLETED, CASE_CANCELLED):
-            self.clocks.stop(session, case.id, None, now)
-            return
-        busy = {row.process_key for row in open_tasks} | {case.process_key}
-        finished = [scope for scope in session.scalars(select(CaseClock.scope).where(
-            CaseClock.case_id == case.id, CaseClock.stopped_at.is_(None))) if scope not in busy]
-        if finished:
-            self.clocks.stop(session, case.id, finished, now)
-
-    def _raise_incident(self, session, case, workflow, exc, now) -> None:
-        failed = workflow.get_tasks(state=TaskState.ERROR)
-        task = failed[0] if failed else getattr(exc, "task", None)
-        message = _incident_message(exc, task)
-        incident = Incident(case_id=case.id, task_id=str(task.id) if task else None,
-                            task_spec=task.task_spec.bpmn_id if task else None,
-                            message=message, created_at=now)
-        session.add(incident)
-        session.flush()
-        case.status = CASE_INCIDENT
-        audit.append_event(session, case, kind=audit.INCIDENT_RAISED, actor="system", at=now,
-                           definition_hash=self._hash_for(
-                               case, _definition_key(case, task) if task else case.process_key),
-                           task_id=incident.task_id, task_spec=incident.task_spec,
-                           payload={"incident": incident.id, "message": message})
-
-    def _sync_tasks(self, session, case, workflow, actor, now) -> list[HumanTask]:
-        """Make the open task rows of the case equal the ready user tasks of the workflow;
-        returns them."""
-        ready = {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-        open_rows = {r.id: r for r in session.scalars(select(HumanTask).where(
-            HumanTask.case_id == case.id, HumanTask.state == TASK_OPEN))}
-        for task_id, row in open_rows.items():
-            if task_id not in ready:
-                row.state = TASK_CANCELLED
-                self._resume_if_pausing(session, case, row,
-                                        _spec_of(workflow, row.process_key, row.task_spec),
-                                        actor, now)
-                audit.append_event(session, case, kind=audit.TASK_CANCELLED, actor=actor.username,
-                                   at=now, definition_hash=row.definition_hash, task_id=row.id,
-                                   task_spec=row.task_spec)
-        for task_id, task in ready.items():
-            if task_id in open_rows:
-                continue
-            spec = task.task_spec
-            process_key = _definition_key(case, task)
-            form = getattr(spec, "form", None)
-            row = HumanTask(id=task_id, case_id=case.id, process_key=process_key,
-                            task_spec=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id,
-                            lane=spec.lane, form_key=getattr(form, "key", None),
-                            definition_hash=self._hash_for(case, process_key), state=TASK_OPEN,
-                            created_at=now)
-            session.add(row)
-            reason = (spec.extensions or {}).get(PAUSES_CLOCK) if self.clocks else None
-            if reason:
-                self.clocks.pause(session, case, process_key, at=now, reason=reason,
-                                  actor=actor.username)
-            audit.append_event(session, case, kind=audit.TASK_CREATED, actor=actor.username,
-                               at=now, definition_hash=row.definition_hash, task_id=task_id,
-                               task_spec=row.task_spec,
-                               payload={"process": process_key, "name": row.name,
-                                        "lane": row.lane})
-            open_rows[task_id] = row
-        return [row for row in open_rows.values() if row.state == TASK_OPEN]
-
-    def _sync_timers(self, session, case, workflow) -> None:
-        if not self.definitions.has_timers(case.pins, workflow.spec, workflow.subprocess_specs):
-            return
-        waiting = {}
-        for task in workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            due = _timer_due(task._get_internal_data("event_value"))
-            if isinstance(definition, TimerEventDefinition) and due is not None:
-                waiting[str(task.id)] = (task, due)
-        rows = {r.id: r for r in session.scalars(select(Timer).where(
-            Timer.case_id == case.id, Timer.state == TIMER_WAITING))}
-        for timer_id, row in rows.items():
-            if timer_id not in waiting:
-                row.state = TIMER_CANCELLED
-        for timer_id, (task, due) in waiting.items():
-            if timer_id not in rows:
-                session.add(Timer(id=timer_id, case_id=case.id, task_spec=task.task_spec.bpmn_id,
-                                  due_at=due, state=TIMER_WAITING, attempts=0))
-
-    def _save(self, session, case, workflow, now, *, new: bool = False) -> None:
-        text = state.dump(workflow)
-        if new:
-            session.add(CaseState(case_id=case.id, workflow=text, size=len(text)))
-        else:
-            # A bulk UPDATE: the old (large) state is never read back just to replace it.
-            session.execute(update(CaseState).where(CaseState.case_id == case.id)
-                            .values(workflow=text, size=len(text)))
-        self._touch(case, now)
 
     # -- helpers ----------------------------------------------------------------------
 
     def _writing(self):
-        return _ConflictGuard(self.db)
-
-    @staticmethod
-    def _touch(case: CaseRecord, now: datetime) -> None:
-        # Always changing the row makes SQLAlchemy issue the versioned UPDATE, so two
-        # writers of the same case can never both commit.
-        case.updated_at = now
-
-    def _load(self, session: Session, case: CaseRecord, *, for_step: bool = True) -> BpmnWorkflow:
-        """The case's workflow: from this process's cache when a step of ours left it at
-        the case's current version, else rebuilt from the database. A step's workflow is
-        kept again once the step commits."""
-        if for_step:
-            cached = self.workflows.take(case.id, case.version)
-            if cached is None:
-                cached = self._load(session, case, for_step=False)
-            session.info.setdefault("on_commit", []).append(
-                lambda: self.workflows.keep(case.id, case.version, cached))
-            return cached
-        spec, subprocess_specs = self.definitions.specs_for(session, case.process_key, case.pins)
-        text = session.scalar(select(CaseState.workflow).where(CaseState.case_id == case.id))
-        return state.load(text, spec, subprocess_specs, self.script_engine)
+        return ConflictGuard(self.db)
 
     @staticmethod
     def _case(session: Session, case_id: int) -> CaseRecord:
@@ -494,10 +332,6 @@ class CaseService:
             raise Conflict("任务已办结或已取消")
         return row, case
 
-    @staticmethod
-    def _hash_for(case: CaseRecord, process_key: str) -> str:
-        return case.pins.get(process_key) or case.pins[case.process_key]
-
     def _next_number(self, session: Session, now: datetime) -> str:
         """办件编号: region code, acceptance date, per-day serial — e.g. 371500-20261120-00042."""
         day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
@@ -510,7 +344,7 @@ class CaseService:
         return f"{self.region_code}-{day}-{serial:05d}"
 
     def _current_data(self, session, case) -> dict[str, Any]:
-        workflow = self._load(session, case, for_step=False)
+        workflow = self.step.load(session, case, for_step=False)
         if case.status != CASE_RUNNING and case.status != CASE_INCIDENT:
             return dict(workflow.data)
         merged: dict[str, Any] = {}
@@ -535,108 +369,6 @@ class CaseService:
                            incidents, data)
 
 
-class _ConflictGuard:
-    """A write transaction whose lost races surface as `Conflict` (HTTP 409).
-
-    A race shows up as a failed version check (StaleDataError), as a duplicate event
-    sequence or task row (IntegrityError), or on SQLite as a busy database — whether it
-    is raised inside the step (autoflush) or at commit.
-    """
-
-    def __init__(self, db: Database):
-        self._db = db
-        self._context = None
-
-    def __enter__(self) -> Session:
-        self._context = self._db.transaction()
-        self._session = self._context.__enter__()
-        return self._session
-
-    def __exit__(self, exc_type, exc, tb):
-        callbacks = self._session.info.pop("on_commit", [])
-        try:
-            self._context.__exit__(exc_type, exc, tb)
-        except Exception as error:
-            if (conflict := _as_conflict(error)) is not None:
-                raise conflict from error
-            raise
-        if exc is not None:
-            if (conflict := _as_conflict(exc)) is not None:
-                raise conflict from exc
-            return False
-        for callback in callbacks:  # only after a successful commit
-            callback()
-        return False
-
-
-def _as_conflict(error: BaseException) -> Conflict | None:
-    if isinstance(error, (StaleDataError, IntegrityError)):
-        return Conflict("办件已被他人修改，请刷新后重试")
-    if isinstance(error, OperationalError):
-        text = str(error).lower()
-        if "locked" in text or "could not serialize" in text or "deadlock" in text:
-            return Conflict("数据库繁忙，请稍后重试")
-    return None
-
-
-def _has_acceptance_step(spec) -> bool:
-    return any((getattr(t, "extensions", None) or {}).get(STARTS_CLOCK)
-               for t in spec.task_specs.values())
-
-
-def _spec_of(workflow: BpmnWorkflow, process_key: str, task_spec: str):
-    spec = workflow.spec if workflow.spec.name == process_key else \
-        workflow.subprocess_specs.get(process_key)
-    return spec.task_specs.get(task_spec) if spec is not None else None
-
-
-def _timer_due(event_value) -> datetime | None:
-    """When a waiting SpiffWorkflow timer is due (date timers hold an ISO time, cycle
-    timers their next occurrence); naive times are Beijing time."""
-    if isinstance(event_value, dict):
-        event_value = event_value.get("next")
-    if not isinstance(event_value, str):
-        return None
-    try:
-        due = datetime.fromisoformat(event_value)
-    except ValueError:
-        return None
-    return due if due.tzinfo is not None else due.replace(tzinfo=SHANGHAI)
-
-
-def _definition_key(case: CaseRecord, task) -> str:
-    """The deployed process whose file holds `task` (embedded subprocesses belong to the
-    process around them; call activities to their own deployed definition)."""
-    workflow = task.workflow
-    while workflow is not None and workflow.spec.name not in case.pins:
-        workflow = workflow.parent_workflow
-    return workflow.spec.name if workflow is not None else case.process_key
-
-
-def _default_title(definition: ProcessDefinition, data: dict[str, Any]) -> str:
-    for key in ("project_name", "company_name", "applicant_name", "builder_name"):
-        if isinstance(data.get(key), str) and data[key].strip():
-            return f"{definition.name}：{data[key].strip()[:200]}"
-    return definition.name
-
-
-def _incident_message(exc: Exception, task) -> str:
-    """What failed and why, in words an administrator can act on (no traceback)."""
-    text = str(exc).splitlines()[0].strip() if str(exc) else exc.__class__.__name__
-    where = ""
-    if task is not None:
-        spec = task.task_spec
-        where = f"「{spec.bpmn_name or spec.bpmn_id}」({spec.bpmn_id}) 执行失败："
-    return (where + text.rstrip(". "))[:2000]
-
-
-def _recordable(data: dict[str, Any]) -> dict[str, Any]:
-    """Case data minus what the audit log cannot hold (callables, engine internals)."""
-    out = {}
-    for key, value in data.items():
-        try:
-            canonical.encode(value)
-        except (TypeError, ValueError):
-            continue
-        out[key] = value
-    return out
+def _leads(actor: Actor, lane: str | None) -> bool:
+    """An admin, or a lead of the department `lane`."""
+    return actor.is_admin or ("lead" in actor.roles and lane in actor.groups)

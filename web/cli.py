@@ -236,6 +236,28 @@ def cmd_departments_deactivate(args) -> int:
     return 0
 
 
+def cmd_forms_report(args) -> int:
+    from .formsource import application_report
+
+    runtime = _runtime()
+    with runtime.db.reading() as session:
+        definition = runtime.definitions.latest(session, args.key)
+        names = {d.key: d.name for d in runtime.definitions.all_latest(session)}
+    if definition is None:
+        print(f"流程 {args.key} 未部署", file=sys.stderr)
+        return 1
+    report = application_report(runtime, definition)
+    if args.json:
+        print(json.dumps({"process": args.key, **report.to_json()}, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{definition.name}（{args.key} v{definition.version}）")
+    for item, count in report.per_item.items():
+        print(f"  {names.get(item, item)}\t{count} 项")
+    print(f"分别填写合计 {report.total_asked} 项；一表申请 {report.merged} 项；"
+          f"减少 {report.removed} 项；{report.text}")
+    return 0
+
+
 def cmd_worker(args) -> int:
     import logging
 
@@ -302,6 +324,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="seed demo users and cases")
     demo.add_argument("--json", action="store_true")
     demo.set_defaults(func=cmd_demo)
+
+    forms = sub.add_parser("forms", help="forms of deployed processes")
+    forms_sub = forms.add_subparsers(dest="forms_command", required=True)
+    report = forms_sub.add_parser("report", help="the one-form report (表单优化率) of a one-thing")
+    report.add_argument("key")
+    report.add_argument("--json", action="store_true")
+    report.set_defaults(func=cmd_forms_report)
 
     worker = sub.add_parser("worker", help="fire due timers and escalate deadlines")
     worker.add_argument("--once", action="store_true", help="one round, then exit")
@@ -385,10 +414,17 @@ def add_department_commands(sub) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     try:
         return args.func(args)
     except OneThingError as exc:
         print(f"错误：{exc.message}", file=sys.stderr)
+        return 1
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc.orig).splitlines()[0] if getattr(exc, "orig", None) else exc.__class__.__name__
+        print(f"错误：数据库无法使用（{reason}）。请确认 DATABASE_URL，并先运行 onething db upgrade",
+              file=sys.stderr)
         return 1
 
 

@@ -507,6 +507,22 @@ def _applicant(application: dict) -> dict:
             "mobile": None}
 
 
+@bp.get("/counter/<key>/report")
+@roles_required("frontdesk", "analyst")
+def report(key: str):
+    """The one-form report (表单优化率) of a one-thing, as halls publish it."""
+    rt = current_app.extensions["onething"]
+    with rt.db.reading() as session:
+        definition = rt.definitions.latest(session, key)
+        names = {d.key: d.name for d in rt.definitions.all_latest(session)}
+    if definition is None:
+        abort(404)
+    merged = formsource.start_form(rt, definition)
+    return render_template("counter/report.html", definition=definition, names=names,
+                           report=formsource.application_report(rt, definition),
+                           shared=[f for f in merged.fields if len(f.sources) > 1])
+
+
 @bp.get("/counter/cases/<int:case_id>/receipt")
 @roles_required("frontdesk")
 def receipt(case_id: int):

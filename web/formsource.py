@@ -147,3 +147,12 @@ def case_materials(runtime: Runtime, case, actor) -> list[dict]:
                     "upload": stored.to_json() if stored else None,
                     "shared": field.id in shared})
     return out
+
+
+def application_report(runtime: Runtime, definition: ProcessDefinition):
+    """The one-form report (表单优化率) of a one-thing: the questions its items would ask
+    separately against the merged application form."""
+    from forms.report import form_report
+
+    _own, items = application_parts(runtime, definition)
+    return form_report(items, start_form(runtime, definition))

@@ -386,3 +386,21 @@ def test_a_misconfigured_platform_is_reported_on_the_page_not_as_a_crash(app, cl
     response = clerk.post(f"/counter/{PROCESS}", data=data, content_type="multipart/form-data")
     assert response.status_code == 200
     assert "数据共享配置有误" in response.get_data(as_text=True)
+
+
+def test_one_form_report_shows_the_reduction(deployed, app, monkeypatch, tmp_path, capsys,
+                                             database_url):
+    from web.cli import main
+    from web.formsource import application_report
+
+    with deployed.db.reading() as session:
+        definition = deployed.definitions.latest(session, "onething_construction_permit")
+    report = application_report(deployed, definition)
+    assert report.total_asked > report.merged > 0
+    assert report.text == f"表单优化率 {report.reduction_percent}%"
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ONETHING_INSTANCE", str(tmp_path))
+    assert main(["forms", "report", "onething_construction_permit"]) == 0
+    out = capsys.readouterr().out
+    assert report.text in out and "建筑工程施工许可" in out
+    assert main(["forms", "report", "no_such"]) == 1
