@@ -75,7 +75,7 @@ def build_runtime(database_url: str | None = None, *, clock: Clock | None = None
     sandbox = clock_bound_sandbox(clock, calendars)
     definitions = Definitions(sandbox, checks)
     clocks = Clocks(clock, catalogue.load() if catalogue.DEFAULT_PATH.exists() else None,
-                    calendars)
+                    calendars, warn_days=int(os.environ.get("ONETHING_WARN_DAYS", "2")))
     cases = CaseService(db, definitions, clock, sandbox, clocks=clocks,
                         region_code=region_code or os.environ.get("ONETHING_REGION", "371500"))
     uploads = UploadStore(db, clock, instance / "uploads",

@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from werkzeug.exceptions import MethodNotAllowed
-from werkzeug.exceptions import NotFound as NoRoute
 
 from engine import audit, canonical
 from web import create_app
+from tests.web.apicheck import check_response
 from web.api.openapi import openapi_document
 from web.demo import CONSTRUCTION_APPLICATION
 
@@ -51,33 +50,6 @@ DEPARTMENT_CLERK = {"住房和城乡建设局": "zjj", "人民防空办公室": 
 
 
 # --- the checked client -------------------------------------------------------------------
-
-def openapi_path(rule: str) -> str:
-    """Flask's `/cases/<int:case_id>` as OpenAPI's `/cases/{case_id}`."""
-    return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule)
-
-
-def check_response(app, response, document: dict[str, Any]) -> None:
-    request = response.request
-    where = f"{request.method} {request.path[:120]} → {response.status_code}"
-    assert response.status_code < 500, f"{where}: {response.data[:500]!r}"
-    assert response.mimetype == "application/json", f"{where}: {response.mimetype}"
-    assert b"Traceback" not in response.data and b"File \"" not in response.data, where
-    body = response.get_json()
-    if response.status_code >= 400:
-        assert isinstance(body, dict) and {"error", "message", "fields"} <= set(body), where
-        assert isinstance(body["error"], str) and body["error"], where
-        assert isinstance(body["message"], str) and body["message"], where
-        assert isinstance(body["fields"], dict), where
-    try:
-        rule, _ = app.url_map.bind("localhost").match(request.path, method=request.method,
-                                                      return_rule=True)
-    except (NoRoute, MethodNotAllowed):
-        return
-    operation = document["paths"][openapi_path(rule.rule)][request.method.lower()]
-    assert str(response.status_code) in operation["responses"], \
-        f"{where}: status not documented in openapi.json"
-
 
 class Api:
     """The test client, with every response checked (see module docstring)."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.web.apicheck import openapi_path
 from web import create_app
 from web.demo import CONSTRUCTION_APPLICATION
 
@@ -19,10 +20,6 @@ API = "/api/v1"
 PROCESS = "onething_construction_permit"
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 PDF = b"%PDF-1.4\n%%EOF\n"
-
-
-def openapi_path(rule: str) -> str:
-    return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule)
 
 
 def api_routes(app) -> set[tuple[str, str]]:

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.exceptions import MethodNotAllowed
-from werkzeug.exceptions import NotFound as NoRoute
 
 from engine.uploads import clean_name
 from web import create_app
+from tests.web.apicheck import check_response
 from web.api.openapi import openapi_document
 
 API = "/api/v1"
@@ -40,30 +39,6 @@ PNG = png_bytes()
 JPEG = (b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
         + b"\x00" * 64 + b"\xff\xd9")
 DOCX = b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 64
-
-
-def openapi_path(rule: str) -> str:
-    return re.sub(r"<(?:[^<>:]+:)?([^<>]+)>", r"{\1}", rule)
-
-
-def check_response(app, response, document: dict[str, Any]) -> None:
-    request = response.request
-    where = f"{request.method} {request.path[:120]} → {response.status_code}"
-    assert response.status_code < 500, f"{where}: {response.data[:500]!r}"
-    assert response.mimetype == "application/json", f"{where}: {response.mimetype}"
-    assert b"Traceback" not in response.data and b"<html" not in response.data.lower(), where
-    body = response.get_json()
-    if response.status_code >= 400:
-        assert isinstance(body, dict) and {"error", "message", "fields"} <= set(body), where
-        assert isinstance(body["fields"], dict) and body["message"], where
-    try:
-        rule, _ = app.url_map.bind("localhost").match(request.path, method=request.method,
-                                                      return_rule=True)
-    except (NoRoute, MethodNotAllowed):
-        return
-    operation = document["paths"][openapi_path(rule.rule)][request.method.lower()]
-    assert str(response.status_code) in operation["responses"], \
-        f"{where}: status not documented in openapi.json"
 
 
 class Uploader:
