@@ -265,6 +265,12 @@ class Clocks:
             return None
         return state_of(self.calendars.get(), due, self.clock.now(), warn_days=self.warn_days)
 
+    def summary_of(self, case_id: int) -> dict | None:
+        """`summary` of a case by id, in its own read-only session (None: no such case)."""
+        with self.calendars.db.reading() as session:
+            case = session.get(CaseRecord, case_id)
+            return self.summary(session, case) if case is not None else None
+
     def summary(self, session: Session, case: CaseRecord) -> dict:
         """The case's clock as the API and pages show it: before acceptance the deadline
         for a one-time notice (5 working days from receipt), after it the case's limit."""

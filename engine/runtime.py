@@ -35,6 +35,15 @@ def default_database_url(instance: Path | None = None) -> str:
     return f"sqlite:///{instance / 'onething.sqlite3'}"
 
 
+def load_catalogue(path: str | Path | None = None) -> catalogue.Catalogue | None:
+    """The item catalogue (事项目录): `path`, else $ONETHING_CATALOGUE, else the one shipped
+    in processes/; None when there is none (clocks then have no limits to start)."""
+    path = path or os.environ.get("ONETHING_CATALOGUE")
+    if path is None and not catalogue.DEFAULT_PATH.exists():
+        return None
+    return catalogue.load(path)
+
+
 def clock_bound_sandbox(clock: Clock, calendars: CalendarSource | None = None) -> Sandbox:
     """The one sandbox used both to check definitions at deploy and to run them, so a
     function that deploy accepts is one that cases can call. `workdays_after(n)` is the
@@ -63,19 +72,22 @@ class Runtime:
     clocks: Clocks | None = None
     timers: TimerWorker | None = None
     escalations: Escalations | None = None
+    catalogue: catalogue.Catalogue | None = None
 
 
 def build_runtime(database_url: str | None = None, *, clock: Clock | None = None,
                   instance: Path | None = None, checks: Sequence[Check] = (),
-                  region_code: str | None = None, upload_limit: int | None = None) -> Runtime:
+                  region_code: str | None = None, upload_limit: int | None = None,
+                  catalogue_path: str | Path | None = None) -> Runtime:
     instance = Path(instance or default_instance_path())
     db = Database(database_url or default_database_url(instance))
     clock = clock or SystemClock()
     calendars = CalendarSource(db)
     sandbox = clock_bound_sandbox(clock, calendars)
     definitions = Definitions(sandbox, checks)
-    clocks = Clocks(clock, catalogue.load() if catalogue.DEFAULT_PATH.exists() else None,
-                    calendars, warn_days=int(os.environ.get("ONETHING_WARN_DAYS", "2")))
+    items = load_catalogue(catalogue_path)
+    clocks = Clocks(clock, items, calendars,
+                    warn_days=int(os.environ.get("ONETHING_WARN_DAYS", "2")))
     cases = CaseService(db, definitions, clock, sandbox, clocks=clocks,
                         region_code=region_code or os.environ.get("ONETHING_REGION", "371500"))
     uploads = UploadStore(db, clock, instance / "uploads",
@@ -83,4 +95,4 @@ def build_runtime(database_url: str | None = None, *, clock: Clock | None = None
     escalations = Escalations(db, clock, clocks)
     return Runtime(db, clock, sandbox, definitions, cases, Users(db), TaskList(db), uploads,
                    instance, clocks, TimerWorker(db, cases, clock, escalations=escalations),
-                   escalations)
+                   escalations, items)

@@ -46,7 +46,8 @@ def create_app(config: dict[str, Any] | None = None, *, runtime: Runtime | None 
 
     if runtime is None:
         runtime = build_runtime(app.config["DATABASE_URL"], instance=Path(app.instance_path),
-                                checks=[form_check], upload_limit=app.config["UPLOAD_MAX_BYTES"])
+                                checks=[form_check], upload_limit=app.config["UPLOAD_MAX_BYTES"],
+                                catalogue_path=app.config.get("CATALOGUE"))
     app.extensions["onething"] = runtime
 
     errors.register(app)

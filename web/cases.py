@@ -15,7 +15,6 @@ from engine.casemap import ACTIVE, CANCELLED, COMPLETED, CaseMaps
 from engine.errors import NotAllowed
 from engine.runtime import Runtime
 
-from . import formsource
 from .auth import current_actor
 from .tasks import EVENT_LABELS
 
@@ -60,7 +59,7 @@ def show(case_id: int):
             task_names[event.task_spec] = canonical.loads(event.payload).get("name",
                                                                              event.task_spec)
     names = _display_names(rt, {case.created_by, *(e.actor for e in events)})
-    clock = formsource.case_clock(rt, case.id)
+    clock = rt.clocks.summary_of(case.id) if rt.clocks else None
     item_clocks = {c["scope"]: c for c in (clock or {}).get("items", [])}
     return render_template(
         "cases/show.html", case=case, casemap=casemap, selected=selected, events=events,

@@ -11,15 +11,12 @@ There is no refuse button: the window has no veto (窗口无权否决).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _
 
-from engine import audit, canonical
-from engine import catalogue as catalogue_module
-from engine.catalogue import Catalogue, Entry, Material
+from engine.catalogue import SHARED_SOURCE, Catalogue, Entry, Material
 from engine.connectors import DataSharing, SharingUnavailable, data_sharing, pull_material
 from engine.definitions import BPMN_NS, BpmnFile
 from engine.errors import NotAllowed, NotFound, OneThingError, ValidationFailed
@@ -30,13 +27,14 @@ from forms.dictionary import DICTIONARY
 from forms.messages import InvalidValue
 from forms.model import Field, Form
 
+from . import counter_documents as documents
 from . import formpost, formsource
 from .auth import current_actor, roles_required
 
 bp = Blueprint("counter", __name__)
 
-ACCEPTANCE_TASK = "front_desk_acceptance"  # the one-thing's front-desk step (processes/README)
-ACCEPT, NOTIFY, FETCH = "accept", "notify", "fetch"
+ACCEPTANCE_TASK, ACCEPT, NOTIFY = documents.ACCEPTANCE_TASK, documents.ACCEPT, documents.NOTIFY
+FETCH = "fetch"
 AGENT_IDS = ("agent_name", "agent_id_number", "agent_mobile", "power_of_attorney")
 PAGE_FIELDS = ("acceptance_note", "missing_materials")  # the clerk's own inputs on the page
 REQUIRED, DEFERRABLE = "必要", "容缺后补"
@@ -49,11 +47,10 @@ def runtime() -> Runtime:
 
 
 def catalogue() -> Catalogue:
-    """The item catalogue (config CATALOGUE / env ONETHING_CATALOGUE: a JSON file path)."""
-    if "catalogue" not in current_app.extensions:
-        current_app.extensions["catalogue"] = catalogue_module.load(
-            current_app.config.get("CATALOGUE"))
-    return current_app.extensions["catalogue"]
+    """The runtime's item catalogue (config CATALOGUE / env ONETHING_CATALOGUE)."""
+    if runtime().catalogue is None:
+        raise NotFound(_("未配置事项目录"))
+    return runtime().catalogue
 
 
 def sharing() -> DataSharing:
@@ -84,7 +81,7 @@ class MaterialRow:
     @property
     def shared(self) -> bool:
         source = self.field.source or (self.catalogued.source if self.catalogued else "")
-        return source == catalogue_module.SHARED_SOURCE and bool(self.subject_field)
+        return source == SHARED_SOURCE and bool(self.subject_field)
 
     @property
     def subject_field(self) -> str | None:
@@ -376,11 +373,6 @@ def _missing(app: Application, values: dict, necessities: tuple[str, ...], *,
             and (r.catalogued is None or r.catalogued.needed(values))]
 
 
-def _lines(text: str) -> str:
-    """Notice text one item per line, whatever line breaks the browser sent."""
-    return "\n".join(line.strip() for line in (text or "").splitlines() if line.strip())
-
-
 def _notice_list(app: Application, values: dict, *, skip_shared: bool = False) -> str:
     rows = _missing(app, values, (REQUIRED, DEFERRABLE), skip_shared=skip_shared)
     return "\n".join(row.line() for row in rows)
@@ -388,8 +380,8 @@ def _notice_list(app: Application, values: dict, *, skip_shared: bool = False) -
 
 def _refresh_missing(app: Application, values: dict, extra: dict) -> dict:
     """Keep the clerk's own notice text; an untouched prefilled list follows the materials."""
-    text, auto = _lines(extra.get("missing_materials", "")), _notice_list(app, values)
-    if not text or text == _lines(extra.get("missing_auto", "")):
+    text, auto = documents.lines(extra.get("missing_materials", "")), _notice_list(app, values)
+    if not text or text == documents.lines(extra.get("missing_auto", "")):
         text = auto
     return {**extra, "missing_materials": text, "missing_auto": auto}
 
@@ -443,75 +435,11 @@ def _decide(app: Application, action: str, data: dict, values: dict, extra: dict
         return None
 
 
-# -- printable documents -------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Acceptance:
-    """One decision of the front desk, as the case's audit events recorded it."""
-
-    decision: str
-    data: dict       # what the front-desk step was completed with
-    clerk: str | None
-    at: datetime
-    lane: str | None
-
-
-def _acceptance(events, wanted: str) -> Acceptance | None:
-    """The decision a document is about: the standing acceptance (the last decision, when it
-    is `accept`), or the latest one-time notice. A process without a front-desk step accepts
-    on receipt."""
-    lane = next((canonical.loads(e.payload).get("lane") for e in events
-                 if e.kind == audit.TASK_CREATED and e.task_spec == ACCEPTANCE_TASK), None)
-    decisions = [Acceptance((data := canonical.loads(e.payload).get("data", {}))
-                            .get("acceptance_decision", ACCEPT), data, e.actor, e.at, lane)
-                 for e in events
-                 if e.kind == audit.TASK_COMPLETED and e.task_spec == ACCEPTANCE_TASK]
-    if lane is None and events and wanted == ACCEPT:
-        return Acceptance(ACCEPT, {}, events[0].actor, events[0].at, None)
-    if wanted == ACCEPT:
-        return decisions[-1] if decisions and decisions[-1].decision == ACCEPT else None
-    return next((d for d in reversed(decisions) if d.decision == NOTIFY), None)
-
-
-def _document(case_id: int, wanted: str, template: str):
-    rt, actor, cat = runtime(), current_actor(), catalogue()
-    case = rt.cases.get_case(case_id, actor)
-    events = rt.cases.events(case_id, actor)
-    acceptance = _acceptance(events, wanted)
-    if acceptance is None:
-        raise NotFound(_("办件 %(number)s 尚未受理", number=case.number) if wanted == ACCEPT
-                       else _("办件 %(number)s 没有一次性告知记录", number=case.number))
-    application = canonical.loads(events[0].payload).get("data", {})
-    entry = cat.get(case.process_key)
-    clerk = rt.users.get(acceptance.clerk or "")
-    first_asked = rt.users.get(case.created_by or "")
-    return render_template(
-        template, case=case, application=application, acceptance=acceptance, entry=entry,
-        items=cat.items_of(case.process_key) if entry else [], region=cat.region,
-        missing=_lines(acceptance.data.get("missing_materials") or "").splitlines(),
-        clerk=clerk.display_name if clerk else acceptance.clerk,
-        first_asked=first_asked.display_name if first_asked else case.created_by,
-        applicant=_applicant(application))
-
-
-def _applicant(application: dict) -> dict:
-    """Who applied, from the application data (builder for construction, else company)."""
-    for prefix in ("builder", "company", "applicant"):
-        if application.get(f"{prefix}_name"):
-            return {"name": application[f"{prefix}_name"],
-                    "code": application.get(f"{prefix}_credit_code")
-                    or application.get(f"{prefix}_id_number"),
-                    "contact": application.get("contact_name"),
-                    "mobile": application.get("contact_mobile")}
-    return {"name": application.get("project_name", ""), "code": None, "contact": None,
-            "mobile": None}
-
-
 @bp.get("/counter/<key>/report")
 @roles_required("frontdesk", "analyst")
 def report(key: str):
     """The one-form report (表单优化率) of a one-thing, as halls publish it."""
-    rt = current_app.extensions["onething"]
+    rt = runtime()
     with rt.db.reading() as session:
         definition = rt.definitions.latest(session, key)
         names = {d.key: d.name for d in rt.definitions.all_latest(session)}
@@ -526,10 +454,12 @@ def report(key: str):
 @bp.get("/counter/cases/<int:case_id>/receipt")
 @roles_required("frontdesk")
 def receipt(case_id: int):
-    return _document(case_id, ACCEPT, "counter/receipt.html")
+    return documents.render(runtime(), catalogue(), current_actor(), case_id, ACCEPT,
+                            "counter/receipt.html")
 
 
 @bp.get("/counter/cases/<int:case_id>/notice")
 @roles_required("frontdesk")
 def notice(case_id: int):
-    return _document(case_id, NOTIFY, "counter/notice.html")
+    return documents.render(runtime(), catalogue(), current_actor(), case_id, NOTIFY,
+                            "counter/notice.html")

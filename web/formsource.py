@@ -116,16 +116,6 @@ def clean(form: Form, data: Mapping[str, Any], *, lang: str = "zh",
         raise ValidationFailed(exc.message, exc.fields) from None
 
 
-def case_clock(runtime: Runtime, case_id: int) -> dict | None:
-    """The case's time limit (正常/预警/逾期) as the API shows it."""
-    if runtime.clocks is None:
-        return None
-    from engine.store.models import CaseRecord
-
-    with runtime.db.reading() as session:
-        return runtime.clocks.summary(session, session.get(CaseRecord, case_id))
-
-
 def case_materials(runtime: Runtime, case, actor) -> list[dict]:
     """The materials of the application: uploaded by the applicant or pulled by data
     sharing (零材料), each with its rules from the diagram."""

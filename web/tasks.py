@@ -79,7 +79,7 @@ def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
     task_names = {e.task_spec: canonical.loads(e.payload).get("name", e.task_spec)
                   for e in events if e.kind == "task_created"}
     results = item_results(rt, case.process_key, events, case.tasks, current)
-    clock = formsource.case_clock(rt, case.id)
+    clock = rt.clocks.summary_of(case.id) if rt.clocks else None
     return render_template(
         "tasks/task.html", task=task, case=case, form=form, values=values, errors=errors or {},
         clock=clock, task_clock=_task_clock(clock, task), procedures=SPECIAL_PROCEDURES,

@@ -185,7 +185,7 @@ def get_case(case_id: int):
     rt = runtime()
     case = rt.cases.get_case(case_id, g.actor)
     body = case.to_json()
-    body["clock"] = formsource.case_clock(rt, case.id)
+    body["clock"] = rt.clocks.summary_of(case.id) if rt.clocks else None
     body["materials"] = formsource.case_materials(rt, case, g.actor)
     return jsonify(body)
 
