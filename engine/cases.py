@@ -59,6 +59,10 @@ class CaseService:
         self.script_engine = script_engine(sandbox)
         self.step = CaseStep(definitions, clock, clocks, self.script_engine, self.workflows)
 
+    def add_step_hook(self, hook) -> None:
+        """Run `hook(StepContext)` inside every step's transaction (see engine.casestep)."""
+        self.step.hooks.append(hook)
+
     # -- commands ---------------------------------------------------------------------
 
     def start_case(self, process_key: str, data: dict[str, Any], actor: Actor,

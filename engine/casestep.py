@@ -9,7 +9,9 @@ this process's cache when a step of ours left it at the case's current version.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -34,9 +36,34 @@ from .views import Actor
 from .workflow_cache import WorkflowCache
 
 
+@dataclass
+class StepContext:
+    """What a step hook sees: the open write transaction, the case row and its workflow
+    right after the engine ran (before finished history is pruned, so every task that
+    finished in this step is still there), who acted and when."""
+
+    session: Session
+    case: CaseRecord
+    workflow: BpmnWorkflow
+    actor: Actor
+    now: datetime
+
+    @property
+    def completed(self) -> bool:
+        return self.workflow.is_completed()
+
+
+StepHook = Callable[[StepContext], None]
+
+
 class CaseStep:
     """Loading a case's workflow and writing back everything a step changed. Every
-    method runs inside the caller's write transaction; none commits."""
+    method runs inside the caller's write transaction; none commits.
+
+    Step hooks let other concerns (supervision push, credit flags, rating invitations)
+    react to what a step did in the same transaction, so their rows commit or roll back
+    with the step. A hook must be idempotent (it may see a finished task again in a later
+    step until history is pruned), quick, and must not open a transaction of its own."""
 
     def __init__(self, definitions: Definitions, clock: Clock, clocks: Clocks | None,
                  script_engine, workflows: WorkflowCache):
@@ -45,6 +72,7 @@ class CaseStep:
         self.clocks = clocks
         self.script_engine = script_engine
         self.workflows = workflows
+        self.hooks: list[StepHook] = []
 
     # -- loading ----------------------------------------------------------------------
 
@@ -79,6 +107,10 @@ class CaseStep:
                 workflow.do_engine_steps()
         except SpiffWorkflowException as exc:
             self.raise_incident(session, case, workflow, exc, now)
+        if self.hooks and case.status != CASE_INCIDENT:
+            context = StepContext(session, case, workflow, actor, now)
+            for hook in self.hooks:
+                hook(context)
         state.prune(workflow)
         open_tasks = self.sync_tasks(session, case, workflow, actor, now)
         self.sync_timers(session, case, workflow)

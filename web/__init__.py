@@ -59,12 +59,12 @@ def create_app(config: dict[str, Any] | None = None, *, runtime: Runtime | None 
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import admin, auth, cases, counter, tasks
+    from . import admin, audit, auth, cases, counter, loops, portal, studio, tasks
     from .api import bp as api_bp
 
     csrf.exempt(api_bp)  # bearer tokens, no cookies: CSRF does not apply
     app.register_blueprint(api_bp)
-    for module in (auth, tasks, counter, cases, admin):
+    for module in (auth, tasks, counter, cases, admin, studio, audit, portal, loops):
         app.register_blueprint(module.bp)
     app.add_url_rule("/", "home", lambda: redirect(url_for("tasks.index")))
 
@@ -106,6 +106,11 @@ def groupby_section(fields):
 # Pages beyond the task list, by role; shown only once their blueprint is registered.
 NAVIGATION = [
     ("counter.index", "综合受理", ("frontdesk",)),
+    ("loops.workorders", "12345工单", ("hotline", "frontdesk", "approver", "lead")),
+    ("loops.supervision", "审管联动", ("supervisor", "lead")),
+    ("loops.ratings", "好差评", ("lead", "admin")),
+    ("studio.index", "流程设计", ("analyst",)),
+    ("audit.index", "审计", ("auditor",)),
     ("admin.users", "用户与部门", ("admin",)),
 ]
 

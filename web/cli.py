@@ -101,36 +101,6 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def cmd_audit_verify(args) -> int:
-    from sqlalchemy import select
-
-    from engine.audit import verify_case
-    from engine.store.models import CaseRecord
-
-    runtime = _runtime()
-    broken = checked = 0
-    with runtime.db.reading() as session:
-        query = select(CaseRecord).order_by(CaseRecord.id)
-        if args.case:
-            query = query.where((CaseRecord.number == args.case)
-                                | (CaseRecord.id == _int_or_none(args.case)))
-        cases = list(session.scalars(query))
-        if args.case and not cases:
-            print(f"办件 {args.case} 不存在", file=sys.stderr)
-            return 1
-        for case in cases:
-            report = verify_case(session, case)
-            checked += 1
-            if not report.ok:
-                broken += 1
-                print(f"BROKEN {case.number} (id {case.id}): event #{report.first_broken_seq}: "
-                      f"{report.problems[0]}")
-            elif args.case:
-                print(f"OK {case.number}: {report.events} events, head {case.head_hash}")
-    print(f"{checked} case(s) checked, {broken} broken")
-    return 1 if broken else 0
-
-
 def _cli_actor() -> str:
     """Who made an admin change from the command line, for the log."""
     import getpass
@@ -307,6 +277,7 @@ def _int_or_none(text: str) -> int | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="onething", description="OneThing 一窗受理·一次办好")
     sub = parser.add_subparsers(dest="command", required=True)
+    from . import cli_audit, cli_loops, cli_studio  # they import helpers from this module
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -346,12 +317,8 @@ def build_parser() -> argparse.ArgumentParser:
     calendar_import.add_argument("file", help="text file, or - for standard input")
     calendar_import.set_defaults(func=cmd_calendar_import)
 
-    audit = sub.add_parser("audit", help="audit log")
-    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    verify = audit_sub.add_parser("verify", help="verify hash chains")
-    verify.add_argument("case", nargs="?")
-    verify.set_defaults(func=cmd_audit_verify)
-
+    for area in (cli_audit, cli_studio, cli_loops):  # each area adds its own commands
+        area.add_commands(sub)
     add_user_commands(sub)
     add_department_commands(sub)
     return parser

@@ -287,3 +287,8 @@ class Department(Base):
     code: Mapped[str | None] = mapped_column(String(50), unique=True)
     kind: Mapped[str] = mapped_column(String(20), default="department")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# Each later area keeps its tables in its own module; importing them here puts them on
+# Base.metadata for Alembic and for create_all in tests.
+from . import models_audit, models_loops, models_onething, models_studio  # noqa: E402,F401
