@@ -29,6 +29,24 @@ class SystemClock:
         return datetime.now(SHANGHAI)
 
 
+class TravellingClock:
+    """Wall-clock time that can be sent back to a moment and brought home again, so
+    `onething demo` can seed cases accepted days ago (预警, 逾期) through the same commands
+    a clerk uses. Once `home()` is called it is the wall clock again."""
+
+    def __init__(self):
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(SHANGHAI) + self._offset
+
+    def set(self, at: datetime) -> None:
+        self._offset = require_aware(at) - datetime.now(SHANGHAI)
+
+    def home(self) -> None:
+        self._offset = timedelta(0)
+
+
 class FrozenClock:
     """A clock that only moves when told to."""
 

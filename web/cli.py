@@ -20,12 +20,12 @@ from engine.errors import InvalidDefinition, OneThingError
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
 
 
-def _runtime():
+def _runtime(**options):
     from engine.runtime import build_runtime
 
     from .formsource import form_check
 
-    return build_runtime(checks=[form_check])
+    return build_runtime(checks=[form_check], **options)
 
 
 def bpmn_paths(paths: list[str]) -> list[Path]:
@@ -85,9 +85,11 @@ def cmd_serve(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from engine.clock import TravellingClock
+
     from .demo import seed
 
-    runtime = _runtime()
+    runtime = _runtime(clock=TravellingClock())  # stories start days ago
     runtime.db.upgrade()
     deploy_paths(runtime, bpmn_paths([]))
     users = seed(runtime)

@@ -1,6 +1,7 @@
-"""Demo data: users for every window and department, and a few living cases, so a new
-user of `make demo` walks into a working service hall. Safe to run again: users are
-kept (their tokens are renewed), cases are only seeded into an empty hall."""
+"""Demo data: users for every window and department, and cases in every state a hall
+sees (web/demo_cases.py), so a new user of `make demo` walks into a living service hall.
+Safe to run again: users are kept (their tokens are renewed), cases are only seeded into
+an empty hall."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,7 +13,7 @@ from engine.runtime import Runtime
 from engine.store.models import CaseRecord
 from engine.views import Actor
 
-from . import formsource
+from .demo_cases import seed_cases
 
 # username, display name, password, roles, departments (lane names)
 DEMO_USERS = [
@@ -77,6 +78,12 @@ CONSTRUCTION_APPLICATION: dict[str, Any] = {
 }
 
 
+# The sample application of each one-thing that demo stories start from.
+APPLICATIONS: dict[str, dict[str, Any]] = {
+    "onething_construction_permit": CONSTRUCTION_APPLICATION,
+}
+
+
 def seed(runtime: Runtime) -> list[dict[str, Any]]:
     """Create the demo users (renewing their tokens) and, in an empty hall, sample cases."""
     # Every department and window the demo people belong to (kept if already there).
@@ -93,41 +100,16 @@ def seed(runtime: Runtime) -> list[dict[str, Any]]:
     with runtime.db.reading() as session:
         empty = not session.scalar(select(func.count()).select_from(CaseRecord))
     if empty:
-        seed_cases(runtime)
+        seed_cases(runtime, clerks(), APPLICATIONS)
+        if runtime.escalations is not None:
+            runtime.escalations.scan()  # 预警/逾期 notices for the cases seeded late
     return users
 
 
-def seed_cases(runtime: Runtime) -> None:
-    """Cases in several states: just received, in parallel review, finished."""
-    with runtime.db.reading() as session:
-        definition = runtime.definitions.latest(session, "onething_construction_permit")
-    if definition is None:
-        return
-    front = Actor("frontdesk", frozenset({"frontdesk"}), frozenset({"综合受理窗口"}))
-    admin = Actor("admin", frozenset({"admin"}))
-    projects = ["聊城市东昌府区实验小学教学楼", "茌平区信发街道社区服务中心", "聊城高新区智能制造产业园一期"]
-    cases = []
-    for name in projects:
-        data = formsource.clean_application(runtime, definition,
-                                            {**CONSTRUCTION_APPLICATION, "project_name": name})
-        cases.append(runtime.cases.start_case(definition.key, data, front))
-    # Second case: accepted at the front desk, now in parallel review; two items decided.
-    review = runtime.cases.complete(cases[1].tasks[0].id, {"acceptance_decision": "accept",
-                                                           "materials_complete": True}, front)
-    for task in review.tasks[:2]:
-        key = task.task_spec.removesuffix("_review")
-        review = runtime.cases.complete(task.id, {f"{key}_decision": "approve",
-                                                  f"{key}_opinion": "材料齐全，符合条件，准予许可。"},
-                                        admin)
-    # Third case: all the way to issuance and 办结.
-    done = runtime.cases.complete(cases[2].tasks[0].id, {"acceptance_decision": "accept",
-                                                         "materials_complete": True}, front)
-    while done.tasks:
-        task = done.tasks[0]
-        if task.task_spec == "issuance":
-            data = {"delivery_method": "post", "tracking_number": "SF1234567890",
-                    "recipient_address": "聊城市茌平区信发街道 张三 13800000000"}
-        else:
-            key = task.task_spec.removesuffix("_review")
-            data = {f"{key}_decision": "approve", f"{key}_opinion": "同意。"}
-        done = runtime.cases.complete(task.id, data, admin)
+def clerks() -> dict[str, Actor]:
+    """The first demo person of each department or window, by lane name."""
+    people: dict[str, Actor] = {}
+    for username, _name, _password, roles, groups in DEMO_USERS:
+        for group in groups:
+            people.setdefault(group, Actor(username, frozenset(roles), frozenset(groups)))
+    return people

@@ -1,0 +1,205 @@
+"""Demo cases: a morning in the service hall.
+
+Each story drives a case through the same commands clerks use (start at the counter,
+complete tasks as the department's demo clerk), starting at a moment in the past so the
+statutory clocks show every band a hall sees: just received, just accepted, waiting for
+补正, 一次性告知, 预警, 逾期, ready for issuance, finished. The runtime's clock must be able
+to travel (`TravellingClock` for `onething demo`, `FrozenClock` in tests): stories set it
+back, act, and it is brought home afterwards.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any, Callable
+
+from engine.clock import SHANGHAI
+from engine.runtime import Runtime
+from engine.views import Actor, CaseView, TaskView
+from engine.workcalendar import WorkingCalendar
+
+from . import formsource
+
+
+@dataclass(frozen=True)
+class Story:
+    """One demo case: which one-thing, how many working days ago it was received, the
+    application (changes to the one-thing's sample), and what happened since."""
+
+    process: str
+    title: str
+    working_days_ago: int
+    changes: dict[str, Any]
+    act: Callable[["Hall", CaseView], Any]
+
+
+class Hall:
+    """The demo people acting on cases; every step is taken as the clerk of the task's
+    lane (so the audit log reads like a real day), with the clock at `at`."""
+
+    def __init__(self, runtime: Runtime, clerks: dict[str, Actor]):
+        self.runtime = runtime
+        self.clerks = clerks
+
+    def actor_for(self, task: TaskView) -> Actor:
+        return self.clerks.get(task.lane or "", Actor("admin", frozenset({"admin"})))
+
+    def complete(self, case: CaseView, spec: str, data: dict[str, Any]) -> CaseView:
+        task = next(t for t in case.tasks if t.task_spec == spec)
+        return self.runtime.cases.complete(task.id, data, self.actor_for(task))
+
+    def later(self, **delta: float) -> None:
+        """Let some time pass before the next step (hours of a working day)."""
+        self.runtime.clock.set(self.runtime.clock.now() + timedelta(**delta))
+
+    def accept(self, case: CaseView) -> CaseView:
+        return self.complete(case, "front_desk_acceptance",
+                             {"acceptance_decision": "accept", "materials_complete": True})
+
+    def notify(self, case: CaseView, missing: str) -> CaseView:
+        return self.complete(case, "front_desk_acceptance",
+                             {"acceptance_decision": "notify", "missing_materials": missing})
+
+    def review_tasks(self, case: CaseView) -> list[TaskView]:
+        return [t for t in case.tasks if t.task_spec.endswith("_review")]
+
+    def decide(self, case: CaseView, task: TaskView, decision: str, opinion: str) -> CaseView:
+        key = task.task_spec.removesuffix("_review")
+        return self.runtime.cases.complete(
+            task.id, {f"{key}_decision": decision, f"{key}_opinion": opinion},
+            self.actor_for(task))
+
+    def approve(self, case: CaseView, count: int | None = None) -> CaseView:
+        """Approve `count` open reviews (all when None), one after another."""
+        done = 0
+        while count is None or done < count:
+            reviews = self.review_tasks(case)
+            if not reviews:
+                break
+            case = self.decide(case, reviews[0], "approve", "材料齐全，符合法定条件，准予许可。")
+            done += 1
+            self.later(minutes=20)
+        return case
+
+    def issue(self, case: CaseView) -> CaseView:
+        return self.complete(case, "issuance", {
+            "delivery_method": "post", "tracking_number": "SF1234567890",
+            "recipient_address": "聊城市东昌府区柳园南路 88 号 陈晓 13806351234"})
+
+
+# -- the stories ---------------------------------------------------------------------------
+
+def _received(hall: Hall, case: CaseView) -> CaseView:
+    return case
+
+
+def _accepted(hall: Hall, case: CaseView) -> CaseView:
+    return hall.accept(case)
+
+
+def _notified(hall: Hall, case: CaseView) -> CaseView:
+    return hall.notify(case, "1. 施工合同（缺盖章页）\n2. 建设资金已落实承诺书（未签字）")
+
+
+def _correction(hall: Hall, case: CaseView) -> CaseView:
+    case = hall.accept(case)
+    hall.later(hours=3)
+    drainage = next(t for t in hall.review_tasks(case) if t.task_spec.startswith("drainage"))
+    return hall.decide(case, drainage, "correct",
+                       "一次性告知需补正：1. 排水管网接驳点平面图未标注检查井编号；"
+                       "2. 雨污分流设施说明缺少处理能力计算。")
+
+
+def _partly_reviewed(count: int) -> Callable[[Hall, CaseView], CaseView]:
+    def act(hall: Hall, case: CaseView) -> CaseView:
+        case = hall.accept(case)
+        hall.later(hours=2)
+        return hall.approve(case, count)
+    return act
+
+
+def _ready_for_issuance(hall: Hall, case: CaseView) -> CaseView:
+    case = hall.accept(case)
+    hall.later(hours=1)
+    return hall.approve(case)
+
+
+def _finished(hall: Hall, case: CaseView) -> CaseView:
+    case = _ready_for_issuance(hall, case)
+    hall.later(hours=1)
+    return hall.issue(case)
+
+
+def _one_refused(hall: Hall, case: CaseView) -> CaseView:
+    case = hall.accept(case)
+    hall.later(hours=1)
+    night = next(t for t in hall.review_tasks(case) if t.task_spec.startswith("night"))
+    case = hall.decide(case, night, "refuse",
+                       "不予许可：申请夜间施工时段位于中考期间（《环境噪声污染防治法》第三十条）。")
+    case = hall.approve(case)
+    hall.later(hours=1)
+    return hall.issue(case)
+
+
+CONSTRUCTION = "onething_construction_permit"
+STORIES: list[Story] = [
+    Story(CONSTRUCTION, "刚收件，待综合受理", 0,
+          {"project_name": "聊城市东昌府区实验小学教学楼"}, _received),
+    Story(CONSTRUCTION, "今日受理，十二个部门并联审批", 0,
+          {"project_name": "茌平区信发街道社区服务中心"}, _accepted),
+    Story(CONSTRUCTION, "材料不齐，已一次性告知", 1,
+          {"project_name": "聊城市第二人民医院门诊楼改扩建"}, _notified),
+    Story(CONSTRUCTION, "排水许可要求补正，计时暂停", 2,
+          {"project_name": "东阿县阿胶产业园研发中心"}, _correction),
+    Story(CONSTRUCTION, "部分部门未办结，临近承诺时限（预警）", 4,
+          {"project_name": "冠县新华路小学综合楼"}, _partly_reviewed(8)),
+    Story(CONSTRUCTION, "超过承诺时限（逾期）", 7,
+          {"project_name": "临清市运河文化街区改造一期"}, _partly_reviewed(9)),
+    Story(CONSTRUCTION, "各部门均已办结，待统一出件", 1,
+          {"project_name": "聊城高新区智能制造产业园一期"}, _ready_for_issuance),
+    Story(CONSTRUCTION, "已出证办结，邮寄送达", 6,
+          {"project_name": "阳谷县景阳冈文旅小镇游客中心"}, _finished),
+    Story(CONSTRUCTION, "夜间施工不予许可，其余准予，已办结", 5,
+          {"project_name": "莘县妇幼保健院住院楼"}, _one_refused),
+]
+
+
+def working_days_before(moment: datetime, days: int,
+                        calendar: WorkingCalendar | None = None) -> datetime:
+    """9:30 on the working day `days` working days before `moment` (today at 9:30 for 0)."""
+    calendar = calendar or WorkingCalendar.from_package()
+    day, left = moment.astimezone(SHANGHAI).date(), days
+    while left > 0 or not calendar.is_workday(day):
+        day -= timedelta(days=1)
+        if calendar.is_workday(day):
+            left -= 1
+    return datetime.combine(day, time(9, 30), SHANGHAI)
+
+
+def seed_cases(runtime: Runtime, clerks: dict[str, Actor],
+               applications: dict[str, dict[str, Any]],
+               stories: list[Story] = STORIES) -> list[tuple[Story, CaseView]]:
+    """Play every story whose one-thing is deployed; the clock ends where it started."""
+    clock = runtime.clock
+    home = clock.now()
+    hall = Hall(runtime, clerks)
+    front = clerks["综合受理窗口"]
+    played = []
+    try:
+        for story in sorted(stories, key=lambda s: -s.working_days_ago):
+            with runtime.db.reading() as session:
+                definition = runtime.definitions.latest(session, story.process)
+            if definition is None or story.process not in applications:
+                continue
+            clock.set(min(working_days_before(home, story.working_days_ago), home))
+            values = {**applications[story.process], **story.changes}
+            data = formsource.clean_application(runtime, definition, values)
+            case = runtime.cases.start_case(definition.key, data, front)
+            hall.later(minutes=15)
+            played.append((story, story.act(hall, case)))
+    finally:
+        if hasattr(clock, "home"):
+            clock.home()
+        else:
+            clock.set(home)
+    return played
