@@ -103,15 +103,20 @@ def groupby_section(fields):
     return groups
 
 
-# Pages beyond the task list, by role; shown only once their blueprint is registered.
+def N_(text: str) -> str:
+    """Mark a label for extraction; it is translated where it is shown."""
+    return text
+
+
+# Pages beyond the task list, by role; shown only once their endpoint exists.
 NAVIGATION = [
-    ("counter.index", "综合受理", ("frontdesk",)),
-    ("loops.workorders", "12345工单", ("hotline", "frontdesk", "approver", "lead")),
-    ("loops.supervision", "审管联动", ("supervisor", "lead")),
-    ("loops.ratings", "好差评", ("lead", "admin")),
-    ("studio.index", "流程设计", ("analyst",)),
-    ("audit.index", "审计", ("auditor",)),
-    ("admin.users", "用户与部门", ("admin",)),
+    ("counter.index", N_("综合受理"), ("frontdesk",)),
+    ("loops.workorders", N_("12345工单"), ("hotline", "frontdesk", "approver", "lead")),
+    ("loops.supervision", N_("审管联动"), ("supervisor", "lead")),
+    ("loops.ratings", N_("好差评"), ("lead", "admin")),
+    ("studio.index", N_("流程设计"), ("analyst",)),
+    ("audit.index", N_("审计"), ("auditor",)),
+    ("admin.users", N_("用户与部门"), ("admin",)),
 ]
 
 
