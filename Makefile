@@ -14,6 +14,9 @@ NPM ?= npm
 VENDOR := web/static/vendor
 ASSETS_STAMP := $(VENDOR)/.installed-$(shell cat package.json package-lock.json 2>/dev/null | cksum | cut -d' ' -f1)
 BPMN_JS := node_modules/bpmn-js
+# The studio's modeler (bpmn-js + Camunda 7 properties panel) ships as ES modules: esbuild
+# (an npm devDependency) bundles web/static/js/studio-modeler.js into the vendor folder.
+ESBUILD := node_modules/.bin/esbuild
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +30,18 @@ install: $(STAMP) assets
 
 assets: $(ASSETS_STAMP)
 
-$(ASSETS_STAMP): package.json $(wildcard package-lock.json)
+$(ASSETS_STAMP): package.json $(wildcard package-lock.json) web/static/js/studio-modeler.js web/static/js/studio-zh.js
 	@command -v $(NPM) >/dev/null || { echo "npm is needed for the diagram viewer (apt-get install nodejs npm)"; exit 1; }
 	if [ -f package-lock.json ]; then $(NPM) ci --no-audit --no-fund; else $(NPM) install --no-audit --no-fund; fi
 	rm -rf $(VENDOR)/bpmn-js
 	mkdir -p $(VENDOR)/bpmn-js
 	cp $(BPMN_JS)/dist/bpmn-navigated-viewer.production.min.js $(BPMN_JS)/LICENSE $(VENDOR)/bpmn-js/
 	cp -R $(BPMN_JS)/dist/assets $(VENDOR)/bpmn-js/assets
+	rm -rf $(VENDOR)/studio
+	mkdir -p $(VENDOR)/studio
+	$(ESBUILD) web/static/js/studio-modeler.js --bundle --minify --format=iife --target=es2019 \
+		--log-level=warning --outfile=$(VENDOR)/studio/studio-modeler.js
+	cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css $(VENDOR)/studio/
 	rm -f $(VENDOR)/.installed-*
 	touch $(ASSETS_STAMP)
 

@@ -1,13 +1,15 @@
-"""Versions of tests/fixtures/migrate_v1.bpmn (process `simple_permit`: 受理 → 审查 → 办结)
+"""Versions of tests/versions/migrate_v1.bpmn (process `simple_permit`: 受理 → 审查 → 办结)
 for the version-diff and migration tests: each differs from v1 in one way."""
 from __future__ import annotations
 
 from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-V1 = (FIXTURES / "migrate_v1.bpmn").read_text(encoding="utf-8")
+# Kept apart from tests/fixtures/, which some tests deploy as a whole: these files share a
+# process id on purpose.
+VERSIONS = Path(__file__).resolve().parent / "versions"
+V1 = (VERSIONS / "migrate_v1.bpmn").read_text(encoding="utf-8")
 # 签发 added after 审查 (downstream of a case waiting at 审查).
-V2 = (FIXTURES / "migrate_v2.bpmn").read_text(encoding="utf-8")
+V2 = (VERSIONS / "migrate_v2.bpmn").read_text(encoding="utf-8")
 
 _REVIEW_FIELD = '''          <camunda:formField id="opinion" label="审查意见" type="string">
             <camunda:validation><camunda:constraint name="required" /></camunda:validation>

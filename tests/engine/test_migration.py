@@ -12,6 +12,7 @@ from engine.migration import MigrationRefused, Migrations
 from engine.store.models import CaseEvent, CaseRecord, HumanTask, Timer
 from engine.views import Actor
 from tests.conftest import FIXTURES
+from tests.studio_variants import VERSIONS
 from tests.studio_variants import (V1, V2, deploy_text, intake_gains_required_field,
                                    precheck_inserted, review_gains_required_field,
                                    review_moves_department, review_relabelled, review_removed)
@@ -173,7 +174,7 @@ def test_all_cases_of_a_version_at_once(runtime, v1, migrations):
 
 
 def test_a_called_process_is_migrated_inside_the_case_that_calls_it(runtime, v1, migrations):
-    deploy_text(runtime, (FIXTURES / "migrate_parent.bpmn").read_text(encoding="utf-8"),
+    deploy_text(runtime, (VERSIONS / "migrate_parent.bpmn").read_text(encoding="utf-8"),
                 name="parent.bpmn")
     case = runtime.cases.start_case("permit_parent", {}, CLERK)
     at = runtime.cases.complete(case.tasks[0].id, {"applicant": "王五"}, CLERK)
