@@ -2,10 +2,12 @@
 
 `processes/catalogue/items.json` says, for every deployed process key, what the diagram
 does not: the national-style catalogue code, the implementing department, the statutory
-and promised time limits, the case type and the materials (with the diagram's file field
+and promised time limits, the case type, the materials (with the diagram's file field
 and `material_code`, and for department-issued materials whose identifier the data-sharing
-connector is asked with). The file is checked as a whole when loaded; every problem is
-reported in Chinese with the entry it belongs to, so an operator can fix the file.
+connector is asked with), the result (the licence issued and how long it is valid: renewal
+reminders need it) and the supervising department the result is pushed to (审管联动).
+The file is checked as a whole when loaded; every problem is reported in Chinese with the
+entry it belongs to, so an operator can fix the file.
 
 Code layout (consistent across the file): `<implementing department's 统一社会信用代码>-
 <type letters>-<5-digit basic code>`, e.g. `11371500004367120C-XK-00101`.
@@ -34,6 +36,7 @@ TYPE_CODES: Mapping[str, str] = {"行政许可": "XK", "其他行政权力": "QT
 NECESSITIES = ("必要", "非必要", "容缺后补")
 SOURCES = ("申请人自备", "部门核发", "其他")
 SHARED_SOURCE = "部门核发"  # pulled by data sharing, never asked from the applicant (零材料)
+VALIDITY_UNITS = ("年", "月")  # a result's validity; none given means 长期 (no expiry)
 _CODE_RE = re.compile(r"([0-9A-Z]{18})-([A-Z]{2,3})-([0-9]{5})")
 
 
@@ -58,6 +61,22 @@ class TimeLimit:
 
     def __str__(self) -> str:
         return f"{self.amount} 个{self.unit}" if self.unit != "小时" else f"{self.amount} 小时"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an item issues (证照/批文) and how long it is valid; `validity` None is 长期."""
+
+    name: str
+    validity: tuple[int, str] | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.validity_text}）"
+
+    @property
+    def validity_text(self) -> str:
+        return f"有效期 {self.validity[0]} {'年' if self.validity[1] == '年' else '个月'}" \
+            if self.validity else "长期有效"
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,8 @@ class Entry:
     materials: tuple[Material, ...] = ()
     items: tuple[str, ...] = ()  # for a one-thing: the item process keys it bundles
     note: str | None = None
+    result: Result | None = None
+    supervisor: str | None = None  # the department the result is pushed to (审管联动)
 
     @property
     def is_onething(self) -> bool:
@@ -104,6 +125,16 @@ class Entry:
 
     def material(self, field_id: str) -> Material | None:
         return next((m for m in self.materials if m.field == field_id), None)
+
+    @property
+    def result_name(self) -> str | None:
+        """The licence or decision the item issues (e.g. 食品经营许可证)."""
+        return self.result.name if self.result else None
+
+    @property
+    def validity(self) -> tuple[int, str] | None:
+        """(amount, 年|月) the result is valid for; None when it never expires (长期)."""
+        return self.result.validity if self.result else None
 
 
 @dataclass(frozen=True)
@@ -219,11 +250,60 @@ def _entry(raw: Any, departments: Mapping[str, Any], problem) -> Entry | None:
         problem("items 应为流程标识列表")
         items = []
     materials = _materials(raw.get("materials"), problem)
-    if not all(text.values()) or statutory is None or promised is None or materials is None:
+    result = _result(raw.get("result"), problem, required=not items)
+    supervisor = _supervisor(raw.get("supervisor"), departments, problem, required=not items)
+    if not all(text.values()) or statutory is None or promised is None or materials is None \
+            or result is False or supervisor is False:
         return None
     return Entry(text["process"], text["code"], text["name"], text["department"], text["type"],
                  statutory, promised, text["case_type"], materials, tuple(items),
-                 raw.get("note") if isinstance(raw.get("note"), str) else None)
+                 raw.get("note") if isinstance(raw.get("note"), str) else None,
+                 result, supervisor)
+
+
+def _result(raw: Any, problem, *, required: bool) -> Result | None | bool:
+    """The entry's result, None when absent (allowed for a one-thing), False when invalid."""
+    if raw is None:
+        if required:
+            problem("缺少「办理结果」(result)：应写明证照名称和有效期（长期有效的 validity 为 null）")
+            return False
+        return None
+    if not isinstance(raw, dict):
+        problem("办理结果 (result) 应为对象：{name, validity}")
+        return False
+    name = raw.get("name")
+    ok = True
+    if not isinstance(name, str) or not name.strip():
+        problem("办理结果缺少「证照名称」(result.name)")
+        ok = False
+    validity = raw.get("validity")
+    period = None
+    if validity is not None:
+        amount = validity.get("amount") if isinstance(validity, dict) else None
+        unit = validity.get("unit") if isinstance(validity, dict) else None
+        if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+            problem("办理结果的有效期数值应为正整数（长期有效的 validity 写 null）")
+            ok = False
+        if unit not in VALIDITY_UNITS:
+            problem(f"办理结果的有效期单位「{unit}」无效，应为 {'、'.join(VALIDITY_UNITS)}")
+            ok = False
+        period = (amount, unit)
+    return Result(name.strip(), period) if ok else False
+
+
+def _supervisor(raw: Any, departments: Mapping[str, Any], problem, *,
+                required: bool) -> str | None | bool:
+    """The supervising department, None when absent (allowed for a one-thing), False when
+    invalid."""
+    if raw is None and not required:
+        return None
+    if not isinstance(raw, str) or not raw.strip():
+        problem("缺少「监管部门」(supervisor)：办结结果推送给哪个部门（审管联动）")
+        return False
+    if departments and raw.strip() not in departments:
+        problem(f"监管部门「{raw.strip()}」不在 departments 中")
+        return False
+    return raw.strip()
 
 
 def _check_code(text: Mapping[str, str], departments: Mapping[str, Any], problem) -> None:

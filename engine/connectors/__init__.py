@@ -26,8 +26,16 @@ __all__ = ["SHARED", "BusinessLicence", "Company", "CreditFlag", "DataSharing", 
            "pull_material"]
 
 
-def data_sharing(spec: str | None = None) -> DataSharing:
-    """The data-sharing implementation named by `spec` (see the module docstring)."""
+def data_sharing(spec: str | None = None, *, local_flags=None) -> DataSharing:
+    """The data-sharing implementation named by `spec` (see the module docstring). With
+    `local_flags` (an engine.credit.CreditFlags), its `credit_flag()` also answers from the
+    hall's own credit flags (a false 告知承诺 found at a site check counts at once)."""
+    from ..credit import with_local_flags
+
+    return with_local_flags(_platform(spec), local_flags)
+
+
+def _platform(spec: str | None) -> DataSharing:
     spec = (spec or "fake").strip()
     if spec == "fake" or spec.startswith("fake:"):
         return FakeRegistry.from_file(spec[5:] or None)

@@ -84,7 +84,10 @@ def test_each_item_diagram_agrees_with_its_catalogue_entry(cat, path):
 
 def test_the_one_thing_bundles_what_its_diagram_calls(cat):
     document = bpmn(ONETHING)
-    assert set(cat[document.key].items) == set(document.called)
+    # Common parts (processes/common, e.g. the 容缺 gate) are not catalogue items.
+    common = {bpmn(p).key for p in (ROOT / "processes" / "common").glob("*.bpmn")}
+    assert "deficiency_gate" in common and not any(key in cat for key in common)
+    assert set(cat[document.key].items) == set(document.called) - common
 
 
 def test_a_material_can_be_not_needed_for_one_answer(cat):
@@ -142,3 +145,78 @@ def test_a_missing_or_unreadable_file_is_reported(tmp_path):
     wrong.write_text("[]", encoding="utf-8")
     with pytest.raises(CatalogueError, match="entries"):
         catalogue.load(wrong)
+
+
+# -- 开餐馆一件事, results and supervisors ------------------------------------------------------
+
+RESTAURANT = ROOT / "processes" / "onethings" / "restaurant.bpmn"
+COMMON = {"deficiency_gate"}  # shared steps a one-thing calls that are not catalogue items
+
+
+def test_the_restaurant_one_thing_bundles_five_items_with_their_limits(cat):
+    entry = cat["onething_restaurant"]
+    assert entry.code == "11371500MB1870526A-YJS-00002" and entry.name == "开餐馆一件事"
+    assert [e.name for e in cat.items_of(entry.process)] == [
+        "营业执照核验", "食品经营许可", "户外招牌设置", "公众聚集场所投入使用、营业前消防安全检查",
+        "烟草制品零售许可"]
+    food = cat["item_food_business_permit"]
+    assert (str(food.statutory_limit), str(food.promised_limit)) == ("20 个工作日", "10 个工作日")
+    assert (food.department, food.result_name, food.validity) == (
+        "市场监督管理局", "食品经营许可证", (5, "年"))
+    assert str(cat["item_outdoor_signboard"].promised_limit) == "15 个工作日"
+    fire = cat["item_fire_safety_inspection"]
+    assert (fire.department, str(fire.promised_limit), fire.supervisor) == (
+        "消防救援支队", "1 个工作日", "消防救援支队")
+    assert cat["item_tobacco_retail"].department == "烟草专卖局"
+    assert cat.departments["市场监督管理局"]["full_name"] == "聊城市市场监督管理局"
+
+
+def test_the_restaurant_one_thing_calls_what_it_bundles(cat):
+    document = bpmn(RESTAURANT)
+    assert set(cat[document.key].items) == set(document.called) - COMMON
+
+
+def test_licence_and_id_card_are_pulled_by_data_sharing_not_asked(cat):
+    shared = {m.field: m for m in cat.materials_of("onething_restaurant") if m.shared}
+    assert set(shared) == {"business_licence_file", "legal_person_id_card_file"}
+    licence = cat.material("onething_restaurant", "business_licence_file")
+    assert (licence.material_code, licence.issuer, licence.subject_field) == (
+        "business_licence_verification-01", "市场监督管理局", "operator_credit_code")
+
+
+def test_every_item_has_a_result_with_its_validity_and_a_supervisor(cat):
+    for entry in cat:
+        if entry.is_onething:
+            continue
+        assert entry.result_name, entry.process
+        assert entry.supervisor in cat.departments, entry.process
+        assert entry.validity is None or (entry.validity[0] > 0 and entry.validity[1] in "年月")
+    assert cat["item_drainage_permit"].validity == (5, "年")
+    assert cat["item_construction_permit"].validity is None  # 长期
+    assert str(cat["item_construction_permit"].result) == "建筑工程施工许可证（长期有效）"
+    assert cat["item_quality_supervision"].supervisor == "住房和城乡建设局"
+
+
+def test_result_and_supervisor_problems_are_named_in_chinese(raw):
+    food = next(e for e in raw["entries"] if e["process"] == "item_food_business_permit")
+    food["result"]["validity"] = {"amount": 5, "unit": "周"}
+    food["supervisor"] = "食药监局"
+    fire = next(e for e in raw["entries"] if e["process"] == "item_fire_safety_inspection")
+    del fire["result"], fire["supervisor"]
+    drain = next(e for e in raw["entries"] if e["process"] == "item_drainage_permit")
+    drain["result"] = {"name": " ", "validity": {"amount": 0, "unit": "年"}}
+    with pytest.raises(CatalogueError) as caught:
+        catalogue.parse(raw)
+    text = caught.value.message
+    for expected in ("有效期单位「周」无效，应为 年、月", "监管部门「食药监局」不在 departments 中",
+                     "缺少「办理结果」(result)", "缺少「监管部门」(supervisor)",
+                     "办理结果缺少「证照名称」", "有效期数值应为正整数"):
+        assert expected in text, expected
+    assert "item_fire_safety_inspection" in text
+
+
+def test_a_one_thing_may_leave_result_and_supervisor_out(raw):
+    restaurant = next(e for e in raw["entries"] if e["process"] == "onething_restaurant")
+    del restaurant["result"], restaurant["supervisor"]
+    entry = catalogue.parse(raw)["onething_restaurant"]
+    assert (entry.result_name, entry.validity, entry.supervisor) == (None, None, None)

@@ -16,8 +16,26 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('credit_flag',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subject', sa.String(length=40), nullable=False),
+    sa.Column('subject_name', sa.String(length=200), nullable=True),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.Column('source', sa.String(length=100), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('item', sa.String(length=200), nullable=True),
+    sa.Column('flagged_at', engine.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('flagged_by', sa.String(length=100), nullable=True),
+    sa.Column('cleared_at', engine.store.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('cleared_by', sa.String(length=100), nullable=True),
+    sa.Column('clear_reason', sa.String(length=500), nullable=True),
+    sa.ForeignKeyConstraint(['case_id'], ['case_record.id'], ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_index('ix_credit_flag_subject_cleared', 'credit_flag', ['subject', 'cleared_at'],
+                    unique=False)
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index('ix_credit_flag_subject_cleared', table_name='credit_flag')
+    op.drop_table('credit_flag')
