@@ -63,7 +63,8 @@ def definition_key(case: CaseRecord, task) -> str:
 
 def default_title(definition: ProcessDefinition, data: dict[str, Any]) -> str:
     """The case title when none is given: the process name and the applicant or project."""
-    for key in ("project_name", "company_name", "applicant_name", "builder_name"):
+    for key in ("project_name", "operator_name", "company_name", "applicant_name",
+                "builder_name"):
         if isinstance(data.get(key), str) and data[key].strip():
             return f"{definition.name}：{data[key].strip()[:200]}"
     return definition.name

@@ -65,9 +65,10 @@ class Hall:
 
     def decide(self, case: CaseView, task: TaskView, decision: str, opinion: str) -> CaseView:
         key = task.task_spec.removesuffix("_review")
-        return self.runtime.cases.complete(
-            task.id, {f"{key}_decision": decision, f"{key}_opinion": opinion},
-            self.actor_for(task))
+        data = {f"{key}_decision": decision, f"{key}_opinion": opinion}
+        if key == "fire_safety_inspection":  # 告知承诺: decided on the signed commitment
+            data["fire_safety_inspection_commitment_confirmed"] = True
+        return self.runtime.cases.complete(task.id, data, self.actor_for(task))
 
     def approve(self, case: CaseView, count: int | None = None) -> CaseView:
         """Approve `count` open reviews (all when None), one after another."""
@@ -141,7 +142,22 @@ def _one_refused(hall: Hall, case: CaseView) -> CaseView:
     return hall.issue(case)
 
 
+def _site_check_pending(hall: Hall, case: CaseView) -> CaseView:
+    """Issued on the fire-safety commitment; the brigade's site check is still to come."""
+    return _finished(hall, case)
+
+
+def _site_check_passed(hall: Hall, case: CaseView) -> CaseView:
+    case = _finished(hall, case)
+    hall.later(days=2)
+    return hall.complete(case, "fire_safety_site_check", {
+        "fire_safety_site_check_date": hall.runtime.clock.now().date().isoformat(),
+        "fire_safety_site_check_result": "pass",
+        "fire_safety_site_check_opinion": "现场与承诺一致：疏散通道畅通，灭火器配置到位。"})
+
+
 CONSTRUCTION = "onething_construction_permit"
+RESTAURANT = "onething_restaurant"
 STORIES: list[Story] = [
     Story(CONSTRUCTION, "刚收件，待综合受理", 0,
           {"project_name": "聊城市东昌府区实验小学教学楼"}, _received),
@@ -161,6 +177,14 @@ STORIES: list[Story] = [
           {"project_name": "阳谷县景阳冈文旅小镇游客中心"}, _finished),
     Story(CONSTRUCTION, "夜间施工不予许可，其余准予，已办结", 5,
           {"project_name": "莘县妇幼保健院住院楼"}, _one_refused),
+    Story(RESTAURANT, "开餐馆：刚受理，五个部门并联审批", 0,
+          {"operator_name": "聊城市东昌府区张记小吃店"}, _accepted),
+    Story(RESTAURANT, "开餐馆：已出证，消防告知承诺现场核查待办", 3,
+          {"operator_name": "聊城市东昌府区张记小吃店"}, _site_check_pending),
+    Story(RESTAURANT, "开餐馆：不兼营烟草，现场核查通过，已办结", 8,
+          {"operator_name": "聊城市东昌府区张记小吃店", "sells_tobacco": "false",
+           "tobacco_nearest_retailer_distance": None, "tobacco_near_school": None},
+          _site_check_passed),
 ]
 
 
@@ -192,7 +216,8 @@ def seed_cases(runtime: Runtime, clerks: dict[str, Actor],
             if definition is None or story.process not in applications:
                 continue
             clock.set(min(working_days_before(home, story.working_days_ago), home))
-            values = {**applications[story.process], **story.changes}
+            values = {k: v for k, v in {**applications[story.process], **story.changes}.items()
+                      if v is not None}
             data = formsource.clean_application(runtime, definition, values)
             case = runtime.cases.start_case(definition.key, data, front)
             hall.later(minutes=15)

@@ -10,17 +10,19 @@ from web.demo_cases import working_days_before
 
 
 def _cases(rt):
+    """Each demo case by the title of the story that made it."""
+    from web.demo_cases import STORIES
+
+    seeded = {}
     with rt.db.reading() as session:
-        out = {}
-        for case in session.scalars(select(CaseRecord)):
+        cases = session.scalars(select(CaseRecord).order_by(CaseRecord.id)).all()
+        for story, case in zip(sorted(STORIES, key=lambda s: -s.working_days_ago), cases):
             summary = rt.clocks.summary(session, case)
-            tasks = session.scalars(select(HumanTask).where(
-                HumanTask.case_id == case.id, HumanTask.state == "open")).all()
-            out[case.title.split("：", 1)[1]] = (case, summary, [t.task_spec for t in tasks],
-                                                 {t.completed_by for t in session.scalars(
-                                                     select(HumanTask).where(
-                                                         HumanTask.case_id == case.id))})
-        return out
+            rows = session.scalars(select(HumanTask).where(HumanTask.case_id == case.id)).all()
+            seeded[story.title] = (case, summary,
+                                   sorted(t.task_spec for t in rows if t.state == "open"),
+                                   {t.completed_by for t in rows})
+    return seeded
 
 
 def test_demo_seeds_every_state_a_hall_sees(deployed, clock):
@@ -28,21 +30,24 @@ def test_demo_seeds_every_state_a_hall_sees(deployed, clock):
     assert {u["username"] for u in users} == {u[0] for u in DEMO_USERS}
     cases = _cases(deployed)
 
-    received = cases["聊城市东昌府区实验小学教学楼"]
-    assert received[2] == ["front_desk_acceptance"]
-    accepted = cases["茌平区信发街道社区服务中心"]
-    assert len([t for t in accepted[2] if t.endswith("_review")]) == 12
-    notified = cases["聊城市第二人民医院门诊楼改扩建"]
-    assert notified[2] == ["supplement_materials"]
-    correction = cases["东阿县阿胶产业园研发中心"]
-    assert "drainage_permit_correction" in correction[2]
-    assert cases["冠县新华路小学综合楼"][1]["state"] == "warning"
-    assert cases["临清市运河文化街区改造一期"][1]["state"] == "overdue"
-    assert cases["聊城高新区智能制造产业园一期"][2] == ["issuance"]
-    finished = cases["阳谷县景阳冈文旅小镇游客中心"][0]
-    assert finished.status == "completed"
+    assert cases["刚收件，待综合受理"][2] == ["front_desk_acceptance"]
+    accepted = cases["今日受理，十二个部门并联审批"]
+    assert len([t for t in accepted[2] if t.endswith("_review")]) >= 11
+    assert cases["材料不齐，已一次性告知"][2] == ["supplement_materials"]
+    assert "drainage_permit_correction" in cases["排水许可要求补正，计时暂停"][2]
+    assert cases["部分部门未办结，临近承诺时限（预警）"][1]["state"] == "warning"
+    assert cases["超过承诺时限（逾期）"][1]["state"] == "overdue"
+    assert cases["各部门均已办结，待统一出件"][2] == ["issuance"]
+    finished = cases["已出证办结，邮寄送达"]
+    assert finished[0].status == "completed"
     # Each step was taken by the clerk of its own department, not by an administrator.
-    assert {"zjj", "rfb", "cgj", "hbj", "slj", "chujian"} <= cases["阳谷县景阳冈文旅小镇游客中心"][3]
+    assert {"zjj", "rfb", "cgj", "hbj", "slj", "chujian"} <= finished[3]
+
+    restaurant = cases["开餐馆：已出证，消防告知承诺现场核查待办"]
+    assert restaurant[0].title == "开餐馆一件事：聊城市东昌府区张记小吃店"
+    assert restaurant[2] == ["fire_safety_site_check"]
+    assert cases["开餐馆：不兼营烟草，现场核查通过，已办结"][0].status == "completed"
+    assert len(cases["开餐馆：刚受理，五个部门并联审批"][2]) == 5
     assert clock.now().isoformat() == "2026-11-20T09:00:00+08:00"  # the clock came home
 
     with deployed.db.reading() as session:
