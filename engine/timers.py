@@ -38,6 +38,7 @@ class Round:
     skipped: int = 0  # taken by another worker, or lost a race: tried again next round
     failed: list[str] = field(default_factory=list)
     notified: int = 0  # 预警/逾期 notifications sent
+    jobs: int = 0  # things the background jobs did (invitations, reminders …)
 
 
 class TimerWorker:
@@ -46,6 +47,10 @@ class TimerWorker:
         self.db, self.cases, self.clock = db, cases, clock
         self.escalations = escalations
         self.batch, self.max_attempts = batch, max_attempts
+        # Background jobs run once per round after the timers (rating invitations, reminders
+        # …): each is a callable returning how many things it did; it must be idempotent, as
+        # several workers may run it at once.
+        self.jobs: list = []
 
     def due(self) -> list[str]:
         """Ids of waiting timers whose time has come (and whose backoff has passed)."""
@@ -75,6 +80,13 @@ class TimerWorker:
                 result.notified = self.escalations.scan()
             except Conflict:
                 pass  # another worker is scanning the same tasks right now
+        for job in self.jobs:
+            try:
+                result.jobs += job() or 0
+            except Conflict:
+                pass  # another worker did the same job at the same moment
+            except Exception:  # noqa: BLE001 - one failing job must not stop the timers
+                log.exception("background job %r failed", job)
         return result
 
     def run_forever(self, *, interval: float = 5.0, stop: threading.Event | None = None) -> None:
