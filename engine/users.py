@@ -34,6 +34,8 @@ ROLES: dict[str, str] = {
     "auditor": N_("审计员"),
     "admin": N_("管理员"),
     "api": N_("外部系统接口"),
+    "hotline": N_("12345热线"),  # takes calls, dispatches work orders (leads approve extensions)
+    "supervisor": N_("监管人员"),  # signs for pushed results, sends violation notices
 }
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{1,99}$")
 PASSWORD_MIN = 8
