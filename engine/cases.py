@@ -11,6 +11,7 @@ the pure helpers in `casehelpers`.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -168,6 +169,52 @@ class CaseService:
             open_tasks = self.step.advance(session, case, workflow, actor, now)
             self.step.start_clocks_if_accepted(session, case, row, task, actor, now)
             return self._view(session, case, tasks=open_tasks)
+
+    def amend_data(self, case_id: int, amend, actor: Actor, *, kind: str) -> CaseView:
+        """Change case data outside any task (e.g. a 容缺 material supplied later), in one
+        step: `amend(current data)` — called inside the transaction, so it sees the data as
+        committed — returns an `Amendment` (or raises a OneThingError to refuse). Its values
+        are written into every task of the workflow that carries them (the parallel branches
+        each hold a copy, and whichever finishes last is what the join keeps), one audit
+        event of `kind` records its payload, and when `complete` names a ready user task
+        that task completes with `task_data` in the same step."""
+        with self._writing() as session:
+            case = self._case(session, case_id)
+            if case.status not in (CASE_RUNNING, CASE_INCIDENT):
+                raise Conflict("办件已结束，不能再变更")
+            workflow = self.step.load(session, case)
+            change = amend(self._data_of(workflow))
+            now = self.clock.now()
+            for task in workflow.get_tasks():
+                if any(key in task.data for key in change.values):
+                    task.data.update(copy.deepcopy(change.values))
+            audit.append_event(session, case, kind=kind, actor=actor.username, at=now,
+                               definition_hash=case.pins[case.process_key],
+                               # "data": what was written, so a replay can write it again
+                               payload={**change.payload, "data": change.values})
+            ready = next((t for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+                          if change.complete and t.task_spec.bpmn_id == change.complete), None)
+            row = session.get(HumanTask, str(ready.id)) if ready is not None else None
+            if ready is not None and row is not None and row.state == TASK_OPEN:
+                ready.data.update(copy.deepcopy(change.task_data))
+                audit.append_event(session, case, kind=audit.TASK_COMPLETED,
+                                   actor=actor.username, at=now,
+                                   definition_hash=row.definition_hash, task_id=row.id,
+                                   task_spec=row.task_spec,
+                                   payload={"process": row.process_key, "data": change.task_data})
+                with running_on(self.clock):
+                    ready.run()
+                row.state, row.completed_at, row.completed_by = TASK_COMPLETED, now, actor.username
+            open_tasks = self.step.advance(session, case, workflow, actor, now)
+            return self._view(session, case, tasks=open_tasks)
+
+    @staticmethod
+    def _data_of(workflow: BpmnWorkflow) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING
+                                       | TaskState.ERROR | TaskState.STARTED):
+            merged.update(task.data)
+        return copy.deepcopy(merged)
 
     def cancel(self, case_id: int, actor: Actor, reason: str) -> CaseView:
         with self._writing() as session:
@@ -371,6 +418,18 @@ class CaseService:
                                        Incident.resolved_at.is_(None)))]
         return CaseView.of(case, version, [TaskView.of(r, case.number) for r in tasks],
                            incidents, data)
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """What `CaseService.amend_data` writes: new `values` for case data, the audit
+    `payload`, and optionally a ready user task (`complete`, its spec id) to finish with
+    `task_data`."""
+
+    values: dict[str, Any]
+    payload: dict[str, Any]
+    complete: str | None = None
+    task_data: dict[str, Any] = field(default_factory=dict)
 
 
 def _leads(actor: Actor, lane: str | None) -> bool:

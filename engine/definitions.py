@@ -97,6 +97,17 @@ def read_bpmn(data: bytes, name: str) -> BpmnFile:
                     content_hash=hashlib.sha256(data).hexdigest(), called=called)
 
 
+def is_common_part(bpmn: BpmnFile) -> bool:
+    """A process other processes call as a shared step (e.g. the 容缺 gate in
+    processes/common), not an item of the catalogue: its process carries
+    `<camunda:property name="catalogue" value="none"/>`."""
+    extensions = bpmn.process.find(f"{{{BPMN_NS}}}extensionElements")
+    if extensions is None:
+        return False
+    return any(prop.get("name") == "catalogue" and prop.get("value") == "none"
+               for prop in extensions.iter(f"{{{CAMUNDA_NS}}}property"))
+
+
 def _problem(element: etree._Element, message: str, file: str) -> Problem:
     return Problem(element.get("id"), element.get("name"), message, file)
 
@@ -192,6 +203,11 @@ def _expressions(process, file, sandbox: Sandbox) -> list[Problem]:
     for prop in process.iter(f"{{{CAMUNDA_NS}}}property"):
         if prop.get("name") == "starts_clock" and (prop.get("value") or "").strip():
             check(_owner(prop, process), prop.get("value").strip(), "eval", "计时起点条件")
+        if prop.get("name") == "applies_when":  # an optional item's condition (一件事)
+            if not (prop.get("value") or "").strip():
+                problems.append(_problem(_owner(prop, process), "适用条件 applies_when 为空", file))
+            else:
+                check(_owner(prop, process), prop.get("value").strip(), "eval", "适用条件")
     for tag in ("timeDate", "timeDuration", "timeCycle", "loopCardinality", "completionCondition"):
         for element in process.iter(f"{{{BPMN_NS}}}{tag}"):
             if (element.text or "").strip():

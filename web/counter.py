@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+                   request, url_for)
 from flask_babel import gettext as _
 
+from engine import canonical
 from engine.catalogue import SHARED_SOURCE, Catalogue, Entry, Material
+from engine.deficiency import MissingMaterial
 from engine.connectors import DataSharing, SharingUnavailable, data_sharing, pull_material
 from engine.definitions import BPMN_NS, BpmnFile
 from engine.errors import NotAllowed, NotFound, OneThingError, ValidationFailed
@@ -36,7 +38,8 @@ bp = Blueprint("counter", __name__)
 ACCEPTANCE_TASK, ACCEPT, NOTIFY = documents.ACCEPTANCE_TASK, documents.ACCEPT, documents.NOTIFY
 FETCH = "fetch"
 AGENT_IDS = ("agent_name", "agent_id_number", "agent_mobile", "power_of_attorney")
-PAGE_FIELDS = ("acceptance_note", "missing_materials")  # the clerk's own inputs on the page
+PAGE_FIELDS = ("acceptance_note", "missing_materials",  # the clerk's own inputs on the page
+               "deficiency_commitment", "deficiency_signer")
 REQUIRED, DEFERRABLE = "必要", "容缺后补"
 
 
@@ -58,7 +61,7 @@ def sharing() -> DataSharing:
     if "data_sharing" not in current_app.extensions:
         try:
             current_app.extensions["data_sharing"] = data_sharing(
-                current_app.config.get("DATA_SHARING"))
+                current_app.config.get("DATA_SHARING"), local_flags=runtime().credit)
         except (ImportError, AttributeError, TypeError, ValueError) as exc:
             raise SharingUnavailable(_("数据共享配置有误：%(why)s", why=str(exc))) from None
     return current_app.extensions["data_sharing"]
@@ -172,6 +175,9 @@ def index():
         definitions = rt.definitions.all_latest(session)
     rows = [(d, cat.get(d.key), len(cat.materials_of(d.key)) if d.key in cat else None)
             for d in definitions]
+    # A common part that other processes call (e.g. the 容缺 gate) is not an errand.
+    called = {k for d in definitions for k in d.called_keys}
+    rows = [r for r in rows if r[1] is not None or r[0].key not in called]
     onethings = [r for r in rows if r[0].called_keys]
     items = [r for r in rows if not r[0].called_keys]
     return render_template("counter/index.html", onethings=onethings, items=items,
@@ -181,11 +187,27 @@ def index():
 @bp.get("/counter/<key>")
 @roles_required("frontdesk")
 def apply(key: str):
+    """The application page; `?from_case=<id>` pre-fills it with that case's application
+    (renewal: only fields of the current form, validated on submit as usual)."""
     app = _application(key)
     defaults = {f.id: _shown(f.default) for f in app.form.fields if f.default is not None}
+    if request.args.get("from_case"):
+        defaults.update(_previous_application(app, request.args["from_case"]))
     missing = _notice_list(app, defaults, skip_shared=True)
     return _page(app, values=defaults, extra={"missing_materials": missing,
                                               "missing_auto": missing})
+
+
+def _previous_application(app: Application, case_ref: str) -> dict[str, str]:
+    """The scalar values an earlier case was started with, for the fields this form has."""
+    try:
+        events = runtime().cases.events(int(case_ref), current_actor())
+    except (ValueError, OverflowError, NotFound, NotAllowed):
+        flash(_("未找到办件 %(ref)s，无法带出原申请信息", ref=str(case_ref)[:40]), "error")
+        return {}
+    old = canonical.loads(events[0].payload).get("data", {}) if events else {}
+    return {f.id: _shown(old[f.id]) for f in app.form.fields
+            if f.type != "file" and old.get(f.id) not in (None, "")}
 
 
 @bp.post("/counter/<key>")
@@ -199,7 +221,8 @@ def submit(key: str):
         raise NotAllowed(_("您不在「%(lane)s」，不能受理申请", lane=app.acceptance_lane))
     values, errors = _collect(app)
     pulled, notes = _pull_shared(app, values)
-    extra = {k: request.form.get(k, "") for k in (*PAGE_FIELDS, "missing_auto")}
+    extra = {k: request.form.get(k, "").strip() if k == "deficiency_signer"
+             else request.form.get(k, "") for k in (*PAGE_FIELDS, "missing_auto")}
     if action == FETCH:
         return _page(app, values=values, errors=errors, extra=_refresh_missing(app, values, extra),
                      pulled=pulled, notes=notes, checks=_verify(app, values),
@@ -214,6 +237,12 @@ def submit(key: str):
     data.update(agent)
     if pulled:
         data["shared_materials"] = {field_id: p.record() for field_id, p in pulled.items()}
+    deferred = _missing(app, values, (DEFERRABLE,)) if action == ACCEPT else []
+    if deferred and runtime().deficiencies is not None:
+        data.update(runtime().deficiencies.plan(
+            app.definition.key,
+            [MissingMaterial(r.field.id, r.field.label, r.item) for r in deferred],
+            signed_by=extra["deficiency_signer"], witnessed_by=actor.username))
     case = runtime().cases.start_case(app.definition.key, data, actor)
     task = next((t for t in case.tasks if t.task_spec == ACCEPTANCE_TASK), None)
     if task is not None and decision is not None:
@@ -226,6 +255,10 @@ def submit(key: str):
     if action == NOTIFY:
         flash(_("已出具一次性告知书：%(number)s", number=case.number), "success")
         return redirect(url_for("counter.notice", case_id=case.id))
+    if deferred:
+        flash(_("已容缺受理：%(number)s，请打印容缺受理通知书交申请人", number=case.number),
+              "success")
+        return redirect(url_for("counter.deficiency_notice", case_id=case.id))
     flash(_("已受理：%(number)s", number=case.number), "success")
     return redirect(url_for("counter.receipt", case_id=case.id))
 
@@ -239,8 +272,15 @@ def _shown(value) -> str:
 
 def _page(app: Application, *, values, errors=None, extra=None, pulled=None, notes=None,
           checks=None, status: int = 200):
+    visible = visible_ids(app, values)
+    with runtime().db.reading() as session:
+        document = runtime().definitions.document(session, app.definition.key,
+                                                  app.definition.content_hash)
     return render_template(
         "counter/apply.html", app=app, values=values, errors=errors or {}, extra=extra or {},
+        hidden=sorted(set(app.form.ids) - visible),
+        deciding=sorted(formsource.deciding_fields(formsource.applies_when_of(document))),
+        deferrable=any(r.necessity == DEFERRABLE for r in app.materials),
         agent=agent_form(), pulled=pulled or {}, notes=notes or {}, checks=checks or [],
         field_ids=set(app.form.ids) | set(AGENT_IDS) | set(PAGE_FIELDS)), status
 
@@ -368,9 +408,25 @@ def _missing(app: Application, values: dict, necessities: tuple[str, ...], *,
              skip_shared: bool = False) -> list[MaterialRow]:
     """Materials of these necessities that the application needs and nobody has supplied
     (with `skip_shared`, department-issued ones are left out: they are pulled at acceptance)."""
+    visible = visible_ids(app, values)
     return [r for r in app.materials if r.necessity in necessities and not values.get(r.field.id)
-            and not (skip_shared and r.shared)
+            and not (skip_shared and r.shared) and r.field.id in visible
             and (r.catalogued is None or r.catalogued.needed(values))]
+
+
+@bp.post("/counter/<key>/applicable")
+@roles_required("frontdesk")
+def applicable(key: str):
+    """Which application fields the items that apply to the posted values do NOT ask
+    (the page hides them as the clerk types; the server decides again on submit)."""
+    app = _application(key)
+    values = {k: v for k, v in request.form.items() if k in app.form}
+    return jsonify({"hidden": sorted(set(app.form.ids) - visible_ids(app, values))})
+
+
+def visible_ids(app: Application, values: dict) -> set[str]:
+    """The ids of the application fields the items that apply to `values` ask for."""
+    return set(formsource.application_form(runtime(), app.definition, values).ids)
 
 
 def _notice_list(app: Application, values: dict, *, skip_shared: bool = False) -> str:
@@ -407,10 +463,19 @@ def _decide(app: Application, action: str, data: dict, values: dict, extra: dict
         for row in _missing(app, values, (REQUIRED,)):
             errors[row.field.id] = _("必要材料未提交，不能受理：请补齐，或出具一次性告知书")
         code_field = app.applicant_code_field
+        refusal = None
         if deferred and code_field and data.get(code_field.id):
             refusal = _deficiency_refused(data[code_field.id])
             for row in deferred if refusal else ():
                 errors[row.field.id] = refusal
+        if deferred and not refusal:
+            if extra.get("deficiency_commitment") != "signed":
+                errors["deficiency_commitment"] = _(
+                    "容缺受理须申请人签署容缺受理承诺书：请确认已签署，或补齐材料后受理")
+            if not extra.get("deficiency_signer"):
+                errors["deficiency_signer"] = _("请填写签署承诺书的申请人（或代办人）姓名")
+            elif len(extra["deficiency_signer"]) > 50:
+                errors["deficiency_signer"] = _("姓名不能超过 50 个字")
         missing_text = "\n".join(row.line() for row in deferred)
     else:
         missing_text = _refresh_missing(app, values, extra)["missing_materials"]
@@ -463,3 +528,6 @@ def receipt(case_id: int):
 def notice(case_id: int):
     return documents.render(runtime(), catalogue(), current_actor(), case_id, NOTIFY,
                             "counter/notice.html")
+
+
+from . import counter_deficiency  # noqa: E402,F401 - its pages join this blueprint

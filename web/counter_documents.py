@@ -84,3 +84,29 @@ def applicant_of(application: dict) -> dict:
                     "mobile": application.get("contact_mobile")}
     return {"name": application.get("project_name", ""), "code": None, "contact": None,
             "mobile": None}
+
+
+def render_deficiency(rt: Runtime, cat: Catalogue, actor: Actor, case_id: int, template: str):
+    """The printable 容缺受理通知书: the deferred materials and their deadlines as recorded
+    when the case was accepted, the applicant's commitment, and what is supplied since."""
+    from engine.deficiency import deficiency_of
+
+    case = rt.cases.get_case(case_id, actor, with_data=True)
+    events = rt.cases.events(case_id, actor)
+    application = canonical.loads(events[0].payload).get("data", {})
+    deferred = deficiency_of(application)
+    acceptance = acceptance_of(events, ACCEPT)
+    if not deferred or acceptance is None:
+        raise NotFound(_("办件 %(number)s 不是容缺受理", number=case.number))
+    now = {d.field: d for d in deficiency_of(case.data or {})}
+    clerk = rt.users.get(acceptance.clerk or "")
+    first_asked = rt.users.get(case.created_by or "")
+    return render_template(
+        template, case=case, application=application, acceptance=acceptance,
+        entry=cat.get(case.process_key), region=cat.region,
+        deferred=[(d, now.get(d.field)) for d in deferred],
+        commitment=application.get("deficiency_commitment") or {},
+        deadline=max(d.deadline for d in deferred),
+        clerk=clerk.display_name if clerk else acceptance.clerk,
+        first_asked=first_asked.display_name if first_asked else case.created_by,
+        applicant=applicant_of(application))

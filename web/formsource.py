@@ -5,16 +5,18 @@ this module connects the two for the web layer (and gives the deploy step its fo
 """
 from __future__ import annotations
 
+import ast
 from dataclasses import replace
 from typing import Any, Mapping, Sequence
 
 from forms.formdata import FormDefinitionError, read_forms
-from forms.merge import MergeConflict, fan_out, merge_forms
+from forms.merge import MergeConflict, fan_out, merge_forms, visible_fields
 from forms.model import Form
 from forms.validate import FormInvalid, validate
 
-from engine.definitions import BPMN_NS, BpmnFile, SpecCache
-from engine.errors import Problem, ValidationFailed
+from engine import deficiency
+from engine.definitions import BPMN_NS, CAMUNDA_NS, BpmnFile, SpecCache
+from engine.errors import OneThingError, Problem, ValidationFailed
 from engine.runtime import Runtime
 from engine.store.models import ProcessDefinition
 from engine.views import TaskView
@@ -92,13 +94,92 @@ def start_form(runtime: Runtime, definition: ProcessDefinition) -> Form:
 
 def clean_application(runtime: Runtime, definition: ProcessDefinition,
                       values: Mapping[str, Any], *, lang: str = "zh") -> dict[str, Any]:
-    """Validate an application and fan the values out under each item's own field ids."""
-    form = start_form(runtime, definition)
-    data = clean(form, values, lang=lang)
+    """Validate an application and fan the values out under each item's own field ids.
+
+    Only the items that apply to these values are asked (`applies_when`): a field that only
+    an inapplicable item needs is neither required nor kept. A process that calls the
+    common 容缺 gate gets the gate's inputs (nothing deferred) unless the counter sets them.
+    """
+    form = application_form(runtime, definition, values)
+    full = start_form(runtime, definition)
+    # A value for a field only an inapplicable item asks is not wrong, just not needed.
+    data = clean(form, {k: v for k, v in values.items() if k in form or k not in full},
+                 lang=lang)
     own, items = application_parts(runtime, definition)
-    for item_values in fan_out(form, data, items).values():
-        data.update(item_values)
+    applicable = {f.sources for f in form.fields}
+    for item, item_values in fan_out(form, data, items).items():
+        if any(item in sources for sources in applicable):
+            data.update(item_values)
+    if deficiency.GATE_PROCESS in definition.called_keys:
+        data = {**deficiency.defaults(), **data}
     return data
+
+
+# -- optional items (applies_when) -------------------------------------------------------------
+
+APPLIES_WHEN = "applies_when"
+
+
+def applies_when_of(document: BpmnFile) -> dict[str, str]:
+    """{called process key: its `applies_when` condition} of a one-thing's call activities
+    (items without one always apply)."""
+    out = {}
+    for call in document.process.iter(f"{{{BPMN_NS}}}callActivity"):
+        for prop in call.iter(f"{{{CAMUNDA_NS}}}property"):
+            if prop.get("name") == APPLIES_WHEN and (prop.get("value") or "").strip():
+                out[call.get("calledElement")] = prop.get("value").strip()
+    return out
+
+
+def deciding_fields(conditions: Mapping[str, str]) -> set[str]:
+    """The names the `applies_when` conditions read: the fields that decide which items
+    apply (the counter page refreshes when one of them changes)."""
+    names = set()
+    for source in conditions.values():
+        try:
+            names |= {n.id for n in ast.walk(ast.parse(source, mode="eval"))
+                      if isinstance(n, ast.Name)}
+        except SyntaxError:
+            continue
+    return names
+
+
+def applicable_items(runtime: Runtime, definition: ProcessDefinition,
+                     values: Mapping[str, Any]) -> set[str]:
+    """The called processes that apply to the application `values` (raw or cleaned): each
+    item's `applies_when` is evaluated in the sandbox on the deciding fields' cleaned values.
+    When a deciding value is missing or invalid the item applies (ask more, never less)."""
+    with runtime.db.reading() as session:
+        document = runtime.definitions.document(session, definition.key, definition.content_hash)
+    conditions = applies_when_of(document)
+    applicable = set(definition.called_keys)
+    if not conditions:
+        return applicable
+    merged = start_form(runtime, definition)
+    deciding = [replace(f, required=False) for f in merged.fields
+                if f.id in deciding_fields(conditions)]
+    try:
+        typed = clean(Form(tuple(deciding)), {f.id: values.get(f.id) for f in deciding
+                                             if values.get(f.id) not in (None, "")})
+    except ValidationFailed:
+        typed = {}
+    for key, condition in conditions.items():
+        try:
+            if not runtime.sandbox.evaluate(condition, typed):
+                applicable.discard(key)
+        except OneThingError:
+            continue  # undecidable yet (a deciding field is blank): the item applies
+    return applicable
+
+
+def application_form(runtime: Runtime, definition: ProcessDefinition,
+                     values: Mapping[str, Any]) -> Form:
+    """The application form as these values need it: fields only inapplicable items ask
+    are left out (neither shown nor required)."""
+    form = start_form(runtime, definition)
+    if not definition.called_keys:
+        return form
+    return visible_fields(form, applicable_items(runtime, definition, values))
 
 
 def task_form(runtime: Runtime, task: TaskView) -> Form:

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 from engine import canonical
-from engine.definitions import BPMN_NS
+from engine.definitions import BPMN_NS, is_common_part
 from engine.errors import NotFound
 from engine.runtime import Runtime
 from engine.store.models import CaseEvent
 from engine.views import TaskView
 
 # `<item>_decision` values, and the states of an item without a final decision.
-DECISION_LABELS = {"approve": "准予许可", "refuse": "不予许可", "correct": "补正中"}
+DECISION_LABELS = {"approve": "准予许可", "refuse": "不予许可", "correct": "补正中",
+                   "not_applicable": "不涉及", "revoked": "已撤销（核查不通过）"}
 REVIEWING, NOT_STARTED = "审查中", "未开始"
 # 电子监察 办结结果 codes (`outcome_code`, computed by the one-thing's summary script).
 OUTCOME_LABELS = {"0": "出证办结", "1": "不予许可", "2": "作废", "3": "删除", "4": "转报",
@@ -38,7 +39,7 @@ class ItemResult:
 
     @property
     def final(self) -> bool:
-        return self.state in ("approve", "refuse")
+        return self.state in ("approve", "refuse", "not_applicable", "revoked")
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,14 @@ def item_results(rt: Runtime, process_key: str, events: Sequence[CaseEvent],
         return None
     pins = canonical.loads(events[0].payload).get("pins") or {}
     recorded: dict[str, Any] = {}
+    # Decisions no clerk made (an optional item's 不涉及 script) are only in the case data.
+    recorded.update({k: v for k, v in (current or {}).items()
+                     if k.endswith("_decision") and v == "not_applicable"})
     for event in events:
         if event.kind == "task_completed":
             recorded.update(canonical.loads(event.payload).get("data") or {})
+        elif event.kind == "result_revoked":  # 告知承诺 site check failed (engine.postverification)
+            recorded[f"{canonical.loads(event.payload).get('item')}_decision"] = "revoked"
     open_specs = {t.task_spec for t in open_tasks}
     rows = []
     with rt.db.reading() as session:
@@ -84,8 +90,10 @@ def item_results(rt: Runtime, process_key: str, events: Sequence[CaseEvent],
             key = process.removeprefix("item_")
             department = None
             if item is not None:
-                department = _department(rt.definitions.document(session, item.key,
-                                                                 item.content_hash), key)
+                document = rt.definitions.document(session, item.key, item.content_hash)
+                if is_common_part(document):  # e.g. the 容缺 gate: a shared step, no result
+                    continue
+                department = _department(document, key)
             rows.append(_row(key, item.name if item else process, department, recorded,
                              open_specs))
     if not rows:

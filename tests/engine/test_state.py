@@ -69,9 +69,12 @@ def drive_side_by_side(key, paths, start_data, seed):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_construction_permit_one_thing_behaves_the_same_when_pruned(seed):
     paths = [PROCESSES / "onethings" / "construction_permit.bpmn",
-             *sorted((PROCESSES / "items").glob("*.bpmn"))]
-    full, pruned, steps = drive_side_by_side("onething_construction_permit", paths,
-                                             {"project_name": "测试"}, seed)
+             *sorted((PROCESSES / "items").glob("*.bpmn")),
+             *sorted((PROCESSES / "common").glob("*.bpmn"))]
+    # The permit applies (≥ 30万元 or ≥ 300 m²) and nothing was deferred (容缺 gate passes).
+    data = {"project_name": "测试", "investment": 100, "floor_area": 1000,
+            "deficiency_outstanding": False}
+    full, pruned, steps = drive_side_by_side("onething_construction_permit", paths, data, seed)
     assert steps == 14
 
 

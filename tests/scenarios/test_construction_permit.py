@@ -9,7 +9,7 @@ import re
 import pytest
 
 from engine.audit import verify_case
-from engine.errors import NotAllowed
+from engine.errors import NotAllowed, ValidationFailed
 from engine.store.models import CaseRecord
 from engine.views import Actor
 from web import formsource
@@ -260,3 +260,130 @@ def test_a_notice_needs_the_missing_list_and_a_post_needs_an_address(deployed, p
                                       "recipient_address": "聊城市东昌府区 张三 13800000000"})
     assert response.status_code == 302
     assert rt.cases.get_case(case.id, ADMIN).status == "completed"
+
+
+# -- optional items: a project below the threshold needs no construction permit -----------------
+
+PERMIT_ONLY = ("land_use_cert_no", "bid_notice_no")  # asked by the permit item alone
+
+
+def test_a_small_project_skips_the_permit_item_and_its_questions(deployed, page):
+    rt = deployed
+    with rt.db.reading() as session:
+        definition = rt.definitions.latest(session, PROCESS)
+    small = {**CONSTRUCTION_APPLICATION, "investment": "28.5", "floor_area": "260"}
+    for field_id in PERMIT_ONLY:
+        small.pop(field_id, None)
+    assert formsource.applicable_items(rt, definition, small) == \
+        set(definition.called_keys) - {"item_construction_permit"}
+    form = formsource.application_form(rt, definition, small)
+    assert not any(f in form for f in PERMIT_ONLY)
+    data = formsource.clean_application(rt, definition, small)  # not required: no error
+    assert "land_use_cert_no" not in data
+    with pytest.raises(ValidationFailed) as refused:  # the same blank is refused for a big project
+        formsource.clean_application(rt, definition, {**small, "investment": "30"})
+    assert "land_use_cert_no" in refused.value.fields
+
+    case = rt.cases.start_case(PROCESS, data, FRONT)
+    case = rt.cases.complete(case.tasks[0].id, ACCEPT, FRONT)
+    assert specs(case) == sorted(f"{key}_review" for key in ITEMS if key != "construction_permit")
+    case = review_all(rt, case)
+    html = page("cj").get(f"/tasks/{task(case, 'issuance').id}").get_data(as_text=True)
+    rows = results_rows(html)
+    assert rows["construction_permit"] == "not_applicable" and "不涉及" in html
+    assert "deficiency_gate" not in rows
+    final = issue(rt, case)
+    assert final["construction_permit_decision"] == "not_applicable"
+    assert (final["outcome_code"], final["approved_count"], final["not_applicable_count"]) == \
+        ("0", 11, 1)
+    audit_ok(rt, case)
+
+
+def test_the_threshold_is_either_investment_or_area(deployed):
+    rt = deployed
+    with rt.db.reading() as session:
+        definition = rt.definitions.latest(session, PROCESS)
+    permit = "item_construction_permit"
+    for investment, area, applies in (("30", "10", True), ("29.99", "300", True),
+                                      ("29.99", "299.9", False), ("", "", True)):
+        values = {"investment": investment, "floor_area": area}
+        assert (permit in formsource.applicable_items(rt, definition, values)) is applies
+
+
+def test_one_refusal_is_shown_per_item_and_does_not_erase_the_others(deployed, page):
+    rt = deployed
+    case = rt.cases.complete(start(rt).tasks[0].id, ACCEPT, FRONT)
+    case = review_all(rt, case, lambda k: "refuse" if k == "drainage_permit" else "approve")
+    html = page("cj").get(f"/tasks/{task(case, 'issuance').id}").get_data(as_text=True)
+    rows = results_rows(html)
+    assert rows.pop("drainage_permit") == "refuse"
+    assert set(rows.values()) == {"approve"} and len(rows) == 11
+    assert "出证办结" in html  # the whole outcome, next to each item's own
+    final = issue(rt, case)
+    assert final["drainage_permit_decision"] == "refuse" and final["outcome_code"] == "0"
+    assert all(final[f"{key}_licence_no"] for key in ITEMS if key != "drainage_permit")
+
+
+# -- 补正: one notice of everything, the clock pauses and resumes --------------------------------
+
+def test_a_correction_round_pauses_only_that_items_clock(deployed, clock):
+    from engine import audit as kinds
+    from engine import canonical
+
+    rt = deployed
+    case = rt.cases.complete(start(rt).tasks[0].id, ACCEPT, FRONT)
+    before = {c["scope"]: c["due_at"] for c in rt.clocks.summary_of(case.id)["items"]}
+    notice = ("一次性告知：1. 消防设计文件缺少设计单位出图章；2. 建筑防火构造详图未提供；"
+              "3. 消防设施系统图与平面图不一致")
+    case = rt.cases.complete(task(case, "fire_design_review_review").id,
+                             {"fire_design_review_decision": "correct",
+                              "fire_design_review_opinion": notice}, HOUSING)
+    correction = task(case, "fire_design_review_correction")
+    assert rt.cases.task_data(correction.id)["fire_design_review_opinion"] == notice
+    paused = {c["scope"]: c for c in rt.clocks.summary_of(case.id)["items"]}
+    assert paused["item_fire_design_review"]["paused"] is True
+    assert paused["item_quality_supervision"]["paused"] is False
+
+    clock.advance(days=3)  # Friday → Monday: one working day spent correcting
+    case = rt.cases.complete(correction.id, {"fire_design_review_corrected": True,
+                                             "fire_design_review_correction_note": "三项均已补正"},
+                             FRONT)
+    after = {c["scope"]: c for c in rt.clocks.summary_of(case.id)["items"]}
+    assert after["item_fire_design_review"]["paused"] is False
+    assert after["item_fire_design_review"]["due_at"] > before["item_fire_design_review"]
+    assert after["item_drainage_permit"]["due_at"] == before["item_drainage_permit"]
+    events = rt.cases.events(case.id, ADMIN)
+    pauses = [(e.kind, canonical.loads(e.payload).get("scope")) for e in events
+              if e.kind in (kinds.CLOCK_PAUSED, kinds.CLOCK_RESUMED)]
+    assert pauses == [(kinds.CLOCK_PAUSED, "item_fire_design_review"),
+                      (kinds.CLOCK_RESUMED, "item_fire_design_review")]
+    again = task(case, "fire_design_review_review")
+    case = rt.cases.complete(again.id, review("approve", "fire_design_review"), HOUSING)
+    final = issue(rt, review_all(rt, case))
+    assert final["fire_design_review_decision"] == "approve" and final["outcome_code"] == "0"
+    audit_ok(rt, case)
+
+
+# -- 零材料: department-issued materials come from data sharing, with their source ----------------
+
+def test_department_issued_materials_are_attached_with_their_source(deployed):
+    from engine.connectors import data_sharing, pull_material
+
+    rt = deployed
+    registry = data_sharing(None)
+    code = CONSTRUCTION_APPLICATION["builder_credit_code"]
+    pulled = pull_material(registry, rt.uploads, "construction_permit-03", code, actor="fd")
+    assert pulled is not None, "the fake registry holds the planning permit"
+    record = pulled.record()
+    assert record["source"] == "数据共享" and record["department"] == "聊城市自然资源和规划局"
+    stored = rt.uploads.get(pulled.upload.id)
+    assert stored.sha256 == record["sha256"] and stored.name.endswith("数据共享）.pdf")
+    with rt.db.reading() as session:
+        definition = rt.definitions.latest(session, PROCESS)
+    data = formsource.clean_application(rt, definition, {**CONSTRUCTION_APPLICATION})
+    data.update(planning_permit_file=pulled.upload.id,
+                shared_materials={"planning_permit_file": record})
+    case = rt.cases.start_case(PROCESS, data, FRONT)
+    materials = {m["field"]: m for m in formsource.case_materials(rt, case, ADMIN)}
+    assert materials["planning_permit_file"]["shared"] is True
+    assert materials["planning_permit_file"]["provided"] is True

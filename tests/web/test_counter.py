@@ -74,7 +74,8 @@ def post_application(client, runtime, action: str, *, materials=None, **changes)
 
 
 def case_id_of(response) -> int:
-    match = re.search(r"/counter/cases/(\d+)/(receipt|notice)$", response.headers["Location"])
+    match = re.search(r"/counter/cases/(\d+)/(receipt|notice|deficiency-notice)$",
+                      response.headers["Location"])
     assert match, response.headers.get("Location")
     return int(match.group(1))
 
@@ -163,13 +164,129 @@ def test_a_bad_credit_applicant_is_not_accepted_with_deficiency(clerk, deployed)
     assert "不适用容缺受理" in response.get_data(as_text=True)
 
 
-def test_deficient_acceptance_lists_what_is_owed_on_the_receipt(clerk, deployed):
+def accept_with_deficiency(clerk, deployed, **changes):
+    return post_application(clerk, deployed, "accept", materials=own_materials(deployed, ("必要",)),
+                            deficiency_commitment="signed", deficiency_signer="李建设", **changes)
+
+
+def test_an_applicant_flagged_by_the_hall_is_not_accepted_with_deficiency(clerk, deployed):
+    code = CONSTRUCTION_APPLICATION["builder_credit_code"]
+    deployed.credit.flag(code, "告知承诺核查不通过（虚假承诺）", actor="admin")
+    response = accept_with_deficiency(clerk, deployed)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "不适用容缺受理" in text and "虚假承诺" in text
+    assert not deployed.tasks.visible(SYSTEM, limit=5)
+    # With everything brought, the same applicant is accepted: the window has no veto.
+    assert post_application(clerk, deployed, "accept").status_code == 302
+
+
+def test_deferring_materials_needs_the_signed_commitment(clerk, deployed):
     response = post_application(clerk, deployed, "accept",
                                 materials=own_materials(deployed, ("必要",)))
-    assert response.status_code == 302
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "容缺受理须申请人签署容缺受理承诺书" in text
+    assert "请填写签署承诺书的申请人" in text
+    assert not deployed.tasks.visible(SYSTEM, limit=5)  # nothing started
+
+
+def test_deficient_acceptance_prints_the_deficiency_notice_with_deadlines(clerk, deployed):
+    response = accept_with_deficiency(clerk, deployed)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    assert response.headers["Location"].endswith("/deficiency-notice")
     case_id = case_id_of(response)
-    text = clerk.get(f"/counter/cases/{case_id}/receipt").get_data(as_text=True)
-    assert "容缺受理" in text and "建设工程监理合同" in text and "消纳场所受纳证明" in text
+    application = application_of(deployed, case_id)
+    assert application["deficiency_outstanding"] is True
+    assert application["deficiency_commitment"]["signed_by"] == "李建设"
+    assert application["deficiency_commitment"]["witnessed_by"] == "fd"
+    fields = {d["field"] for d in application["deficiency"]}
+    assert fields == {f.id for f in own_materials(deployed, ("容缺后补",))}
+
+    notice = clerk.get(f"/counter/cases/{case_id}/deficiency-notice")
+    assert notice.status_code == 200
+    text = notice.get_data(as_text=True)
+    assert "容缺受理通知书" in text and "李建设" in text and "王受理" in text
+    assert "建设工程监理合同" in text and "消纳场所受纳证明" in text
+    # Every deadline is the end of 2026-11-27: five working days, the one-thing's promise.
+    deadlines = set(re.findall(r'data-deadline="([^"]+)"', text))
+    assert deadlines == {"2026-11-27T23:59:59+08:00"} and "2026年11月27日" in text
+    receipt = clerk.get(f"/counter/cases/{case_id}/receipt").get_data(as_text=True)
+    assert "容缺受理" in receipt and "建设工程监理合同" in receipt
+    # A case accepted with everything has no deficiency notice.
+    full = case_id_of(post_application(clerk, deployed, "accept"))
+    assert clerk.get(f"/counter/cases/{full}/deficiency-notice").status_code == 404
+
+
+def test_materials_are_supplied_on_the_counter_page(clerk, deployed):
+    case_id = case_id_of(accept_with_deficiency(clerk, deployed))
+    page = clerk.get(f"/counter/cases/{case_id}/materials")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    owed = own_materials(deployed, ("容缺后补",))
+    for field in owed:
+        assert f'data-field="{field.id}" data-supplied="false"' in text
+    url = f"/counter/cases/{case_id}/materials"
+    empty = clerk.post(url, data={"csrf_token": csrf(page), "field": owed[0].id,
+                                  "action": "upload"}, content_type="multipart/form-data")
+    assert empty.status_code == 422 and "请选择要上传的材料文件" in empty.get_data(True)
+    for field in owed:
+        done = clerk.post(url, data={"csrf_token": csrf(page), "field": field.id,
+                                     "action": "upload",
+                                     "upload": (io.BytesIO(PDF), f"{field.label}.pdf")},
+                          content_type="multipart/form-data")
+        assert done.status_code == 302
+    text = clerk.get(url).get_data(as_text=True)
+    assert "容缺材料已全部补齐" in text
+    assert all(f'data-field="{f.id}" data-supplied="true"' in text for f in owed)
+    assert deployed.deficiencies.outstanding(case_id, SYSTEM) == []
+    kinds = [e.kind for e in deployed.cases.events(case_id, SYSTEM)]
+    assert kinds.count("material_supplied") == len(owed)
+    again = clerk.post(url, data={"csrf_token": csrf(page), "field": owed[0].id,
+                                  "action": "upload", "upload": (io.BytesIO(PDF), "x.pdf")},
+                       content_type="multipart/form-data")
+    assert again.status_code == 409 and "已于" in again.get_data(True)
+
+
+def test_a_renewal_opens_prefilled_from_the_old_case(clerk, deployed):
+    old = case_id_of(post_application(clerk, deployed, "accept"))
+    text = clerk.get(f"/counter/{PROCESS}?from_case={old}").get_data(as_text=True)
+    assert 'value="聊城市东昌府区实验小学教学楼"' in text
+    assert f'value="{CONSTRUCTION_APPLICATION["builder_credit_code"]}"' in text
+    missing = clerk.get(f"/counter/{PROCESS}?from_case=999999")
+    assert missing.status_code == 200 and "未找到办件" in missing.get_data(True)
+    assert clerk.get(f"/counter/{PROCESS}?from_case=abc").status_code == 200
+
+
+def test_a_small_project_is_not_asked_the_permit_items_questions(clerk, deployed):
+    form = merged_form(deployed)
+    permit_only = [f for f in form.fields if f.sources == ("item_construction_permit",)
+                   and f.source != "部门核发"]  # department-issued ones have no input anyway
+    assert permit_only, "the permit item asks something no other item does"
+    page = clerk.get(f"/counter/{PROCESS}").get_data(as_text=True)
+    assert 'data-deciding="floor_area investment"' in page
+    assert all(f'name="{f.id}"' in page for f in permit_only)
+    assert '<style id="hidden-fields"></style>' in page  # nothing hidden before any answer
+    small = {"investment": "25", "floor_area": "280"}
+    blanks = {f.id: None for f in permit_only if f.type != "file"}
+    response = post_application(clerk, deployed, "accept", **small, **blanks,
+                                materials=[f for f in own_materials(deployed)
+                                           if f not in permit_only])
+    assert response.status_code == 302, response.get_data(as_text=True)[:3000]
+    case = deployed.cases.get_case(case_id_of(response), SYSTEM)
+    assert "construction_permit_review" not in {t.task_spec for t in case.tasks}
+    assert len(case.tasks) == 11
+    refreshed = post_application(clerk, deployed, "fetch", **small).get_data(as_text=True)
+    style = re.search(r'<style id="hidden-fields">([^<]*)</style>', refreshed).group(1)
+    assert all(f'[data-field="{f.id}"]' in style for f in permit_only)
+    assert 'data-field="project_name"' not in style
+    # As the clerk types, the page asks which questions to hide (no reload).
+    url = f"/counter/{PROCESS}/applicable"
+    token = csrf(clerk.get(f"/counter/{PROCESS}"))
+    hidden = clerk.post(url, data={"csrf_token": token, **small}).get_json()["hidden"]
+    assert {f.id for f in permit_only} <= set(hidden)
+    big = clerk.post(url, data={"csrf_token": token, "investment": "31", "floor_area": "10"})
+    assert not {f.id for f in permit_only} & set(big.get_json()["hidden"])
 
 
 # --- one-time notice ----------------------------------------------------------------------
@@ -329,10 +446,13 @@ def test_an_unavailable_platform_falls_back_to_the_applicants_copy(app, clerk, d
     assert re.search(own_error, refused.get_data(as_text=True), re.S)
     copies = own_materials(deployed) + [f for f in merged_form(deployed).fields
                                         if f.source == "部门核发" and f.necessity == "必要"]
-    accepted = post_application(clerk, deployed, "accept", materials=copies)
+    # The 容缺后补 department-issued one (交警意见) cannot be pulled now: deferred on commitment.
+    accepted = post_application(clerk, deployed, "accept", materials=copies,
+                                deficiency_commitment="signed", deficiency_signer="李建设")
     assert accepted.status_code == 302
     application = application_of(deployed, case_id_of(accepted))
     assert "shared_materials" not in application
+    assert [d["field"] for d in application["deficiency"]] == ["traffic_police_opinion_file"]
     assert deployed.uploads.get(application["planning_permit_file"]).name == "建设工程规划许可证.pdf"
 
 
@@ -404,3 +524,92 @@ def test_one_form_report_shows_the_reduction(deployed, app, monkeypatch, tmp_pat
     out = capsys.readouterr().out
     assert report.text in out and "建筑工程施工许可" in out
     assert main(["forms", "report", "no_such"]) == 1
+
+
+# --- 容缺: supplied later (online, by data sharing) or withdrawn ------------------------------
+
+def test_online_supply_through_the_api(app, clerk, deployed):
+    from tests.web.test_api import CJK, Api, Tokens
+
+    api, tokens = Api(app, app.test_client()), Tokens(deployed)
+    deployed.users.create("system", "sys-pw-2026", roles=["api"], groups=[])
+    system = deployed.users.issue_token("system")
+    case_id = case_id_of(accept_with_deficiency(clerk, deployed))
+    owed = [f.id for f in own_materials(deployed, ("容缺后补",))]
+    upload = api.post("/uploads", system, data={"file": (io.BytesIO(PDF), "监理合同.pdf")},
+                      content_type="multipart/form-data").get_json()["id"]
+    url = f"/cases/{case_id}/materials"
+
+    status = api.get(url, system).get_json()
+    assert status["outstanding"] == len(owed) and status["deadline"].startswith("2026-11-27")
+    bad = api.post(url, system, json={"field": owed[0]})
+    assert bad.status_code == 422 and CJK.search(bad.get_json()["fields"]["upload"])
+    unknown = api.post(url, system, json={"field": "no_such_material", "upload": upload})
+    assert unknown.status_code == 422 and "不在容缺后补清单中" in unknown.get_json()["message"]
+    missing = api.post("/cases/999999/materials", system, json={"field": owed[0],
+                                                               "upload": upload})
+    assert missing.status_code == 404 and CJK.search(missing.get_json()["message"])
+    forbidden = api.post(url, tokens["zjj"], json={"field": owed[0], "upload": upload})
+    assert forbidden.status_code == 403 and CJK.search(forbidden.get_json()["message"])
+
+    done = api.post(url, system, json={"field": owed[0], "upload": upload})
+    assert done.status_code == 200, done.get_json()
+    first = next(m for m in done.get_json()["materials"] if m["field"] == owed[0])
+    assert first["supplied"] and first["source"] == "网上提交" and first["upload"] == upload
+    assert done.get_json()["outstanding"] == len(owed) - 1
+    twice = api.post(url, system, json={"field": owed[0], "upload": upload})
+    assert twice.status_code == 409 and "已于" in twice.get_json()["message"]
+
+
+def test_a_department_issued_material_is_pulled_when_supplied_later(app, clerk, deployed):
+    from engine.connectors import FakeRegistry, SharingUnavailable
+
+    class Down(FakeRegistry):
+        def fetch_material(self, material_code, subject):
+            raise SharingUnavailable("接口超时")
+
+    working = app.extensions.get("data_sharing")
+    app.extensions["data_sharing"] = Down({})
+    shared = [f for f in merged_form(deployed).fields
+              if f.source == "部门核发" and f.necessity == "必要"]
+    brought = own_materials(deployed) + shared
+    response = post_application(clerk, deployed, "accept", materials=brought,
+                                deficiency_commitment="signed", deficiency_signer="李建设")
+    case_id = case_id_of(response)
+    assert [d.field for d in deployed.deficiencies.outstanding(case_id, SYSTEM)] == [
+        "traffic_police_opinion_file"]
+    if working is None:
+        app.extensions.pop("data_sharing")
+    else:
+        app.extensions["data_sharing"] = working
+    page = clerk.get(f"/counter/cases/{case_id}/materials")
+    assert 'value="pull"' in page.get_data(True)  # 零材料: offered instead of an upload
+    pulled = clerk.post(f"/counter/cases/{case_id}/materials",
+                        data={"csrf_token": csrf(page), "field": "traffic_police_opinion_file",
+                              "action": "pull"}, content_type="multipart/form-data")
+    assert pulled.status_code == 302
+    supplied = [canonical.loads(e.payload) for e in deployed.cases.events(case_id, SYSTEM)
+                if e.kind == "material_supplied"]
+    assert len(supplied) == 1
+    assert (supplied[0]["source"], supplied[0]["issuer"]) == ("数据共享", "聊城市公安局交通警察支队")
+    stored = deployed.uploads.get(supplied[0]["upload"])
+    assert stored is not None and "数据共享" in stored.name
+    assert deployed.deficiencies.outstanding(case_id, SYSTEM) == []
+
+
+def test_not_supplied_in_time_prints_a_withdrawal_notice(clerk, deployed, clock):
+    from tests.scenarios.test_construction_permit import review_all
+
+    case_id = case_id_of(accept_with_deficiency(clerk, deployed))
+    assert clerk.get(f"/counter/cases/{case_id}/withdrawal").status_code == 404
+    case = review_all(deployed, deployed.cases.get_case(case_id, SYSTEM))
+    assert [t.task_spec for t in case.tasks] == ["deficiency_supply"]
+    clock.advance(days=8)
+    assert deployed.timers.run_once().fired >= 1
+    notice = clerk.get(f"/counter/cases/{case_id}/withdrawal")
+    assert notice.status_code == 200
+    text = notice.get_data(as_text=True)
+    assert "退件通知书" in text and 'data-outcome="5"' in text
+    assert "建设工程监理合同" in text and "未在承诺期限内补齐" in text
+    page = clerk.get(f"/counter/cases/{case_id}/materials").get_data(as_text=True)
+    assert "未补交" in page and 'value="upload"' not in page

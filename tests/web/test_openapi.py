@@ -243,9 +243,40 @@ def test_every_documented_status_is_really_returned_and_no_other(deployed, app, 
     call(app, "POST", "/uploads", token["fd"], data=pdf("a.exe"))                       # 415
     call(app, "POST", "/uploads", token["fd"], data={})                                 # 422
 
+    # 容缺: materials supplied later (GET the list, POST one material)
+    supplied = call(app, "POST", "/uploads", token["fd"], data=pdf("b.pdf")).get_json()["id"]
+    owed = _deficient_case(rt)
+    materials, body = f"/cases/{owed}/materials", {"field": "supervision_contract_file",
+                                                   "upload": supplied}
+    call(app, "GET", materials, token["fd"])                                            # 200
+    call(app, "GET", materials, token["analyst"])                                       # 403
+    call(app, "GET", "/cases/999/materials", token["fd"])                               # 404
+    call(app, "POST", materials, token["analyst"], json=body)                           # 403
+    call(app, "POST", "/cases/999/materials", token["fd"], json=body)                   # 404
+    call(small, "POST", materials, token["fd"], data=huge, **app_json)                  # 413
+    call(app, "POST", materials, token["fd"], json={"field": "x"})                      # 422
+    call(app, "POST", materials, token["fd"], json=body)                                # 200
+    call(app, "POST", materials, token["fd"], json=body)                                # 409
+
     for method, path in sorted(documented(document)):
         listed = set(document["paths"][path][method]["responses"])
         assert call.seen[(method, path)] == listed, (method, path)
+
+
+def _deficient_case(rt) -> int:
+    """A construction-permit case accepted with one 容缺后补 material owed."""
+    from engine.deficiency import MissingMaterial
+    from engine.views import Actor
+    from web import formsource
+
+    front = Actor("fd", frozenset({"frontdesk"}), frozenset({"综合受理窗口"}))
+    with rt.db.reading() as session:
+        definition = rt.definitions.latest(session, PROCESS)
+    data = formsource.clean_application(rt, definition, dict(CONSTRUCTION_APPLICATION))
+    data.update(rt.deficiencies.plan(
+        PROCESS, [MissingMaterial("supervision_contract_file", "监理合同", "工程质量监督")],
+        signed_by="李建设", witnessed_by="fd"))
+    return rt.cases.start_case(PROCESS, data, front).id
 
 
 def test_unknown_api_paths_and_methods_are_json_not_html(client):

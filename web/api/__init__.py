@@ -209,6 +209,43 @@ def cancel_case(case_id: int):
     return jsonify(runtime().cases.cancel(case_id, g.actor, reason.strip()).to_json())
 
 
+@bp.get("/cases/<int:case_id>/materials")
+def deficiency_status(case_id: int):
+    """容缺受理: the case's deferred materials, supplied or outstanding, with deadlines."""
+    checked_case_id(case_id)
+    case, items = runtime().deficiencies.status(case_id, g.actor)
+    return jsonify(_deficiency_json(case, items))
+
+
+@bp.post("/cases/<int:case_id>/materials")
+def supply_material(case_id: int):
+    """Supply a 容缺后补 material online: {"field": file field id, "upload": upload id}."""
+    checked_case_id(case_id)
+    body = json_object()
+    field, upload = body.get("field"), body.get("upload")
+    problems = {}
+    if not isinstance(field, str) or not field.strip() or len(field) > 100:
+        problems["field"] = "必须给出容缺材料的字段标识"
+    if not isinstance(upload, str) or not upload.strip() or len(upload) > 36:
+        problems["upload"] = "必须给出 POST /uploads 返回的上传编号"
+    if problems:
+        raise ValidationFailed("补交材料须给出 field 和 upload", problems)
+    rt = runtime()
+    rt.deficiencies.supply(case_id, field.strip(), upload.strip(), g.actor, source="网上提交")
+    case, items = rt.deficiencies.status(case_id, g.actor)
+    return jsonify(_deficiency_json(case, items))
+
+
+def _deficiency_json(case, items) -> dict[str, Any]:
+    outstanding = [d for d in items if not d.supplied]
+    deadline = max((d.deadline for d in outstanding), default=None)
+    return {"case": case.id, "number": case.number, "state": case.status,
+            "outstanding": len(outstanding),
+            "deadline": deadline.isoformat() if deadline else None,
+            "materials": [d.to_json() for d in items],
+            "tasks": [t.task_spec for t in case.tasks]}
+
+
 @bp.get("/tasks")
 def list_tasks():
     mine = request.args.get("mine", "") in ("1", "true", "yes")

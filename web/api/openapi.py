@@ -104,6 +104,18 @@ SCHEMAS: dict[str, Any] = {
         "task_id": {"type": ["string", "null"]}, "task_spec": {"type": ["string", "null"]},
         "definition_hash": {"type": "string"}, "payload": {"type": "object"},
         "prev_hash": {"type": ["string", "null"]}, "hash": {"type": "string"}}},
+    "Deficiency": {"type": "object", "properties": {
+        "case": {"type": "integer"}, "number": {"type": "string"},
+        "state": {"type": "string"}, "outstanding": {"type": "integer"},
+        "deadline": {"type": ["string", "null"], "format": "date-time"},
+        "tasks": {"type": "array", "items": {"type": "string"}},
+        "materials": {"type": "array", "items": {"type": "object", "properties": {
+            "field": {"type": "string"}, "name": {"type": "string"}, "item": {"type": "string"},
+            "deadline": {"type": "string", "format": "date-time"},
+            "supplied": {"type": "boolean"},
+            "supplied_at": {"type": ["string", "null"], "format": "date-time"},
+            "supplied_by": {"type": ["string", "null"]}, "upload": {"type": ["string", "null"]},
+            "source": {"type": ["string", "null"]}}}}}},
     "Upload": {"type": "object", "properties": {
         "id": {"type": "string"}, "sha256": {"type": "string"}, "size": {"type": "integer"},
         "name": {"type": "string"}, "content_type": {"type": "string"}}},
@@ -143,6 +155,15 @@ def openapi_document() -> dict[str, Any]:
             "撤销办件（部门负责人或管理员）", _ref("Case"), errors=(403, 404, 409, 413, 422),
             params=[case_id], body=_json({"type": "object", "required": ["reason"],
                                           "properties": {"reason": {"type": "string"}}}))},
+        "/api/v1/cases/{case_id}/materials": {
+            "get": _op("容缺后补材料：补齐期限与补交情况", _ref("Deficiency"),
+                       errors=(403, 404), params=[case_id], tag="materials"),
+            "post": _op(
+                "网上补交容缺后补材料（先 POST /uploads）", _ref("Deficiency"),
+                errors=(403, 404, 409, 413, 422), params=[case_id], tag="materials",
+                body=_json({"type": "object", "required": ["field", "upload"], "properties": {
+                    "field": {"type": "string", "description": "容缺材料的表单字段标识"},
+                    "upload": {"type": "string", "description": "POST /uploads 返回的 id"}}}))},
         "/api/v1/tasks": {"get": _op(
             "调用者可见的人工任务",
             {"type": "object", "properties": {"tasks": {"type": "array", "items": _ref("Task")}}},
