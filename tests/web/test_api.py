@@ -157,8 +157,10 @@ def test_processes_list_shows_deployed_one_thing_with_version_and_hash(api, toke
     assert permit["name"] == "施工许可一件事"
     assert isinstance(permit["version"], int) and permit["version"] >= 1
     assert HEX64.match(permit["hash"])
-    assert len([k for k in processes if k.startswith("item_")]) == 12
-    assert len(permit["calls"]) == 12
+    # The 12 construction items and the 5 of 开餐馆一件事.
+    assert len([k for k in processes if k.startswith("item_")]) == 17
+    # Its 12 items, and the common 容缺 gate every one-thing passes before issuance.
+    assert len(permit["calls"]) == 13 and "deficiency_gate" in permit["calls"]
 
 
 def test_start_form_has_chinese_labels_types_and_required_flags(api, tokens):
