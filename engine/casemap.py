@@ -9,6 +9,10 @@ never deserialised, so the cost does not depend on the engine state's size.
 
 What the log cannot say is left unmarked: gateways and flows are not recorded, and an
 end event is marked only where it is the process's single end event.
+
+The marks themselves (ElementMark, ProcessMap, ItemState, CaseMap and the state names)
+live in `engine.casemap_marks`; they are re-exported here, so `engine.casemap` stays the
+one name to import.
 """
 from __future__ import annotations
 
@@ -19,206 +23,24 @@ from typing import Any, Iterable, Mapping, Sequence
 from sqlalchemy import select
 
 from . import audit, canonical, ids
+from .casemap_marks import (
+    COMPLETED, ACTIVE, CANCELLED, ELEMENT_STATES, ITEM_WAITING, ITEM_REVIEW, ITEM_CORRECTION,
+    ITEM_APPROVED, ITEM_REFUSED, ITEM_DONE, ITEM_CANCELLED, ITEM_LABELS, FINAL_DECISIONS,
+    FLOW_NODES, ACTIVITIES, Completion, OpenTask, ElementMark, ProcessMap, ItemState, CaseMap)
 from .clock import Clock
-from .definitions import BPMN_NS, BpmnFile, Definitions
+from .definitions import BPMN_NS, BpmnFile, Definitions, is_common_part
 from .errors import NotAllowed, NotFound
 from .store.db import Database
 from .store.models import (CASE_CANCELLED, CASE_COMPLETED, TASK_OPEN, CaseEvent, CaseRecord,
                            HumanTask, ProcessDefinition)
-from .views import Actor, _iso
+from .views import Actor
 
-# Element states (also the CSS marker names the diagram uses).
-COMPLETED = "completed"
-ACTIVE = "active"
-CANCELLED = "cancelled"
-ELEMENT_STATES = (COMPLETED, ACTIVE, CANCELLED)
+# Re-exported from engine.casemap_marks, so callers import everything from here.
+__all__ = ["COMPLETED", "ACTIVE", "CANCELLED", "ELEMENT_STATES", "ITEM_WAITING", "ITEM_REVIEW",
+           "ITEM_CORRECTION", "ITEM_APPROVED", "ITEM_REFUSED", "ITEM_DONE", "ITEM_CANCELLED",
+           "ITEM_LABELS", "FINAL_DECISIONS", "FLOW_NODES", "ACTIVITIES", "Completion", "OpenTask",
+           "ElementMark", "ProcessMap", "ItemState", "CaseMap", "build", "Diagram", "CaseMaps"]
 
-# Item states of a one-thing, and their Chinese names.
-ITEM_WAITING = "waiting"
-ITEM_REVIEW = "review"
-ITEM_CORRECTION = "correction"
-ITEM_APPROVED = "approved"
-ITEM_REFUSED = "refused"
-ITEM_DONE = "done"
-ITEM_CANCELLED = "cancelled"
-ITEM_LABELS = {
-    ITEM_WAITING: "待受理", ITEM_REVIEW: "审查中", ITEM_CORRECTION: "补正中",
-    ITEM_APPROVED: "准予许可", ITEM_REFUSED: "不予许可", ITEM_DONE: "已办结",
-    ITEM_CANCELLED: "已撤销",
-}
-# `<item>_decision` values that end an item's review; any other value (e.g. a request to
-# correct the application) leaves the item waiting for the applicant.
-FINAL_DECISIONS = {"approve": ITEM_APPROVED, "refuse": ITEM_REFUSED}
-
-FLOW_NODES = ("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
-              "boundaryEvent", "task", "userTask", "manualTask", "scriptTask", "sendTask",
-              "receiveTask", "serviceTask", "businessRuleTask", "callActivity", "subProcess",
-              "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway")
-ACTIVITIES = {"task", "userTask", "manualTask", "scriptTask", "sendTask", "receiveTask",
-              "serviceTask", "businessRuleTask", "callActivity", "subProcess"}
-
-
-@dataclass(frozen=True)
-class Completion:
-    actor: str | None
-    at: datetime
-
-    def to_json(self) -> dict[str, Any]:
-        return {"actor": self.actor, "at": _iso(self.at)}
-
-
-@dataclass(frozen=True)
-class OpenTask:
-    id: str
-    name: str
-    lane: str | None
-    assignee: str | None
-    created_at: datetime
-    due_at: datetime | None
-    overdue: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "lane": self.lane, "assignee": self.assignee,
-                "created_at": _iso(self.created_at), "due_at": _iso(self.due_at),
-                "overdue": self.overdue}
-
-
-@dataclass
-class ElementMark:
-    """One BPMN element of one process of the case."""
-
-    id: str
-    name: str
-    kind: str  # BPMN tag without namespace: userTask, callActivity, startEvent, ...
-    completed: int = 0
-    cancelled: int = 0
-    completions: list[Completion] = field(default_factory=list)
-    open_tasks: list[OpenTask] = field(default_factory=list)
-    incident: bool = False
-
-    @property
-    def active(self) -> int:
-        return len(self.open_tasks)
-
-    @property
-    def overdue(self) -> bool:
-        return any(t.overdue for t in self.open_tasks)
-
-    @property
-    def state(self) -> str | None:
-        """active beats completed beats cancelled; None = not reached (as far as we know)."""
-        if self.open_tasks:
-            return ACTIVE
-        if self.completed:
-            return COMPLETED
-        if self.cancelled:
-            return CANCELLED
-        return None
-
-    @property
-    def last(self) -> Completion | None:
-        return self.completions[-1] if self.completions else None
-
-    @property
-    def is_activity(self) -> bool:
-        return self.kind in ACTIVITIES
-
-    def markers(self) -> list[str]:
-        marks = [self.state] if self.state else []
-        if self.overdue:
-            marks.append("overdue")
-        if self.incident:
-            marks.append("incident")
-        return marks
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "kind": self.kind, "state": self.state,
-                "markers": self.markers(), "completed": self.completed,
-                "active": self.active, "cancelled": self.cancelled, "overdue": self.overdue,
-                "incident": self.incident,
-                "completions": [c.to_json() for c in self.completions],
-                "open_tasks": [t.to_json() for t in self.open_tasks]}
-
-
-@dataclass
-class ProcessMap:
-    """The marks of one pinned process: the case's own, or an item it calls."""
-
-    key: str
-    name: str
-    version: int | None
-    content_hash: str
-    role: str  # "case" (the process the case runs) or "item" (reached by a call activity)
-    elements: list[ElementMark]
-    call_activity: str | None = None  # the element of the case's diagram that calls it
-
-    def element(self, element_id: str) -> ElementMark | None:
-        return next((e for e in self.elements if e.id == element_id), None)
-
-    @property
-    def marked(self) -> list[ElementMark]:
-        return [e for e in self.elements if e.state or e.incident]
-
-    def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "name": self.name, "version": self.version,
-                "hash": self.content_hash, "role": self.role,
-                "call_activity": self.call_activity,
-                "elements": {e.id: e.to_json() for e in self.elements if e.state or e.incident}}
-
-
-@dataclass
-class ItemState:
-    """One item (事项) of a one-thing."""
-
-    key: str
-    name: str
-    call_activity: str
-    state: str
-    department: str | None = None  # the lane of the item's review (or first user) task
-    decision: str | None = None
-    decided_by: str | None = None
-    decided_at: datetime | None = None
-    open_tasks: list[OpenTask] = field(default_factory=list)
-
-    @property
-    def label(self) -> str:
-        return ITEM_LABELS[self.state]
-
-    @property
-    def overdue(self) -> bool:
-        return any(t.overdue for t in self.open_tasks)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"key": self.key, "name": self.name, "call_activity": self.call_activity,
-                "state": self.state, "label": self.label, "department": self.department,
-                "decision": self.decision, "decided_by": self.decided_by,
-                "decided_at": _iso(self.decided_at), "overdue": self.overdue,
-                "open_tasks": [t.to_json() for t in self.open_tasks]}
-
-
-@dataclass
-class CaseMap:
-    case_id: int
-    number: str
-    process_key: str
-    status: str
-    now: datetime
-    processes: list[ProcessMap]  # the case's own first, then items in diagram order
-    items: list[ItemState]  # empty unless the case is a one-thing
-
-    @property
-    def is_one_thing(self) -> bool:
-        return bool(self.items)
-
-    def process(self, key: str) -> ProcessMap | None:
-        return next((p for p in self.processes if p.key == key), None)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"case": {"id": self.case_id, "number": self.number,
-                         "process": self.process_key, "state": self.status},
-                "now": _iso(self.now),
-                "processes": [p.to_json() for p in self.processes],
-                "items": [i.to_json() for i in self.items]}
 
 
 # -- the computation ------------------------------------------------------------------
@@ -252,7 +74,9 @@ def build(case: CaseRecord, events: Iterable[CaseEvent], open_tasks: Iterable[Hu
     for call_id, called in calls.items():
         if called in maps and maps[called].call_activity is None:
             maps[called].call_activity = call_id
-    items = {key: _Item(key) for key in calls.values() if key in maps}
+    # Items only: a common part such as the 容缺 gate has its map but is not an item.
+    items = {key: _Item(key) for key in calls.values() if key in maps
+             and not (documents.get(key) is not None and is_common_part(documents[key]))}
 
     def mark(key: str, element_id: str | None) -> ElementMark | None:
         if key not in maps or not element_id:
@@ -301,7 +125,7 @@ def build(case: CaseRecord, events: Iterable[CaseEvent], open_tasks: Iterable[Hu
         elif event.kind == audit.INCIDENT_RETRIED and element is not None:
             element.incident = False
         elif event.kind == audit.CASE_COMPLETED and top in maps:
-            end = _single(maps[top], "endEvent")
+            end = _single(maps[top], "endEvent") or _end_reached(maps[top], documents.get(top))
             if end is not None:
                 end.completed += 1
                 end.completions.append(Completion(event.actor, event.at))
@@ -332,6 +156,12 @@ def build(case: CaseRecord, events: Iterable[CaseEvent], open_tasks: Iterable[Hu
         call = mark(top, call_id)
         if call is not None:
             _mark_call(call, items[key], state)
+    for call_id, key in calls.items():  # common parts (the 容缺 gate): active or passed
+        call = mark(top, call_id) if key in maps and key not in items else None
+        if call is not None:
+            call.open_tasks = [view for _row, view in open_by_item.get(key, [])]
+            if not call.open_tasks and case.status == "completed":
+                call.completed = max(call.completed, 1)
     ordered = [maps[top]] if top in maps else []
     ordered += [maps[k] for k in dict.fromkeys(calls.values()) if k in maps and k != top]
     ordered += [m for k, m in maps.items() if m not in ordered]
@@ -421,6 +251,26 @@ def _single(process_map: ProcessMap, kind: str) -> ElementMark | None:
     """The process's one top-level start or end event, if it has exactly one."""
     found = [e for e in process_map.elements if e.kind == kind]
     return found[0] if len(found) == 1 else None
+
+
+def _end_reached(process_map: ProcessMap, doc: BpmnFile | None) -> ElementMark | None:
+    """Of several end events, the one the case ended at: the only one whose predecessor
+    completed (issuance → 办结), else the only one reached straight from a gateway (a
+    branch with no task, e.g. 退件 after the 容缺 deadline)."""
+    if doc is None:
+        return None
+    flows = [f for f in doc.process.iter(f"{{{BPMN_NS}}}sequenceFlow")]
+    ends = [e for e in process_map.elements if e.kind == "endEvent"]
+
+    def before(end: ElementMark) -> list[ElementMark]:
+        sources = {f.get("sourceRef") for f in flows if f.get("targetRef") == end.id}
+        return [e for e in process_map.elements if e.id in sources]
+
+    done = [e for e in ends if any(p.completed for p in before(e))]
+    if len(done) == 1:
+        return done[0]
+    gated = [e for e in ends if before(e) and all(p.kind.endswith("Gateway") for p in before(e))]
+    return gated[0] if len(gated) == 1 else None
 
 
 def _call_activities(doc: BpmnFile | None) -> dict[str, str]:

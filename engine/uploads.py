@@ -13,8 +13,10 @@ from typing import BinaryIO
 
 from .clock import Clock
 from .errors import OneThingError
+from .materials_access import cases_of, may_open
 from .store.db import Database
 from .store.models import Upload
+from .views import Actor
 
 
 class TooLarge(OneThingError):
@@ -118,3 +120,17 @@ class UploadStore:
         with self.db.reading() as session:
             row = session.get(Upload, upload_id)
             return StoredUpload(row.id, row.sha256, row.size, row.name, row.content_type) if row else None
+
+    def readable(self, upload_id: str, actor: Actor) -> StoredUpload | None:
+        """The upload when `actor` may open it (see engine.materials_access), else None —
+        the same None as for an unknown id, so a download answers 404 either way."""
+        with self.db.reading() as session:
+            if not may_open(session, upload_id, actor):
+                return None
+            row = session.get(Upload, upload_id)
+            return StoredUpload(row.id, row.sha256, row.size, row.name, row.content_type)
+
+    def cases_of(self, upload_id: str) -> list[int]:
+        """The ids of the cases the upload is a material of (empty while unused)."""
+        with self.db.reading() as session:
+            return cases_of(session, upload_id)

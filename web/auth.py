@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from engine.signin_limits import SignInLimits, settings_from
 from engine.users import actor_of
 from engine.views import Actor
 
@@ -75,16 +76,32 @@ def _safe_next(target: str | None) -> str:
     return target if not parts.scheme and not parts.netloc else url_for("tasks.index")
 
 
+def sign_in_limits() -> SignInLimits:
+    """Failed sign-ins are counted in the database, so the limit holds across workers;
+    SIGNIN_MAX_PER_USER / SIGNIN_MAX_PER_IP / SIGNIN_WINDOW_MINUTES in the app config."""
+    runtime = current_app.extensions["onething"]
+    return SignInLimits(runtime.db, runtime.clock, settings_from(current_app.config))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
         runtime = current_app.extensions["onething"]
-        actor = runtime.users.by_password(form.username.data.strip(), form.password.data)
+        username, address = form.username.data.strip(), request.remote_addr or "-"
+        limits = sign_in_limits()
+        # Refused before the password is checked, the same whether or not the user exists.
+        wait = limits.wait_minutes(username, address)
+        if wait:
+            form.password.errors.append(_("登录失败次数过多，请 %(n)s 分钟后再试", n=wait))
+            return render_template("auth/login.html", form=form), 429
+        actor = runtime.users.by_password(username, form.password.data)
         if actor is not None:
+            limits.succeeded(username)
             user = load_user(actor.username)
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
+        limits.failed(username, address)
         form.password.errors.append(_("用户名或密码错误"))
     return render_template("auth/login.html", form=form)
 

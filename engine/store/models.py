@@ -291,4 +291,5 @@ class Department(Base):
 
 # Each later area keeps its tables in its own module; importing them here puts them on
 # Base.metadata for Alembic and for create_all in tests.
-from . import models_audit, models_loops, models_onething, models_studio  # noqa: E402,F401
+from . import (models_audit, models_loops, models_onething, models_security,  # noqa: E402,F401
+               models_studio)

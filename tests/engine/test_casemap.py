@@ -67,7 +67,9 @@ def test_just_received_case_marks_start_done_and_acceptance_active(deployed):
     assert {i.state for i in result.items} == {casemap.ITEM_WAITING}
     assert {i.label for i in result.items} == {"待受理"}
     # Every item process the one-thing calls has its own (pinned) map, in diagram order.
-    assert [p.key for p in result.processes[1:]] == [i.key for i in result.items]
+    # (after them, the common 容缺 gate it calls, which is not an item)
+    assert [p.key for p in result.processes[1:]] == [i.key for i in result.items] + [
+        "deficiency_gate"]
     assert result.items[0].key == "item_construction_permit"
     assert result.items[0].name == "建筑工程施工许可"
     assert result.items[0].department == "住房和城乡建设局"
