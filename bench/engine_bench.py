@@ -87,6 +87,9 @@ START_DATA = {
     "contractor_name": "山东某建设集团有限公司",
     "contractor_credit_code": "91370000163012345X",
     "contractor_manager": "王五",
+    # The common 容缺 gate's inputs (nothing deferred), as the counter's clean step adds them.
+    "deficiency": [],
+    "deficiency_outstanding": False,
 }
 
 
@@ -415,8 +418,8 @@ BREAKDOWN_ORDER = [
     "state.load (json.loads + restore tree)",
     "state.dump (to_dict + json.dumps)",
     "state.prune",
-    "_sync_tasks (excl. SQL)",
-    "_sync_timers (excl. SQL)",
+    "CaseStep.sync_tasks (excl. SQL)",
+    "CaseStep.sync_timers (excl. SQL)",
     "audit.append_event (canonical JSON + sha256)",
     "definitions.resolve_pins/specs_for (excl. SQL)",
     "_view (excl. SQL)",
@@ -432,6 +435,7 @@ def breakdown(backend: Backend, cases: int) -> dict:
 
     from engine import audit, state
     from engine.cases import CaseService
+    from engine.casestep import CaseStep
     from engine.definitions import Definitions
 
     backend.permit_case()  # warm
@@ -442,8 +446,8 @@ def breakdown(backend: Backend, cases: int) -> dict:
     bd.wrap(state, "load", BREAKDOWN_ORDER[1])
     bd.wrap(state, "dump", BREAKDOWN_ORDER[2])
     bd.wrap(state, "prune", BREAKDOWN_ORDER[3])
-    bd.wrap(CaseService, "_sync_tasks", BREAKDOWN_ORDER[4])
-    bd.wrap(CaseService, "_sync_timers", BREAKDOWN_ORDER[5])
+    bd.wrap(CaseStep, "sync_tasks", BREAKDOWN_ORDER[4])
+    bd.wrap(CaseStep, "sync_timers", BREAKDOWN_ORDER[5])
     bd.wrap(audit, "append_event", BREAKDOWN_ORDER[6])
     bd.wrap(Definitions, "resolve_pins", BREAKDOWN_ORDER[7])
     bd.wrap(Definitions, "specs_for", BREAKDOWN_ORDER[7])

@@ -39,6 +39,28 @@ EVENT_KINDS = (CASE_STARTED, TASK_CREATED, TASK_CLAIMED, TASK_UNCLAIMED, TASK_AS
                CLOCK_STARTED, CLOCK_PAUSED, CLOCK_RESUMED, CLOCK_EXTENDED, TASK_COMPLETED,
                TASK_CANCELLED, CASE_COMPLETED, CASE_CANCELLED, INCIDENT_RAISED,
                INCIDENT_RETRIED, TIMER_FIRED)
+# Applicant portal and 好差评 (issue 7): a rating of the case, what the applicant sent in.
+RATING_GIVEN = "rating_given"
+APPLICANT_SUBMITTED = "applicant_submitted"
+EVENT_KINDS += (RATING_GIVEN, APPLICANT_SUBMITTED)
+# 审管联动 and 主动提醒 (issue 7): a push claimed by the system because nobody signed for it in
+# time; a supervisor's violation notice (suspend / revoke) on the ORIGINAL case; a 12345
+# 督办 reminder; a renewal reminder produced for a licence nearing expiry.
+SUPERVISION_AUTO_CLAIMED = "supervision_auto_claimed"
+VIOLATION_NOTICE = "violation_notice"
+WORKORDER_URGED = "workorder_urged"
+RENEWAL_REMINDED = "renewal_reminded"
+EVENT_KINDS += (SUPERVISION_AUTO_CLAIMED, VIOLATION_NOTICE, WORKORDER_URGED, RENEWAL_REMINDED)
+# 告知承诺 (issue 6): a result revoked after a failed site check (核查不通过，撤销许可).
+RESULT_REVOKED = "result_revoked"
+EVENT_KINDS += (RESULT_REVOKED,)
+# 容缺受理 (issue 6): a 容缺后补 material supplied after acceptance (at the counter or online).
+MATERIAL_SUPPLIED = "material_supplied"
+EVENT_KINDS += (MATERIAL_SUPPLIED,)
+# Analyst studio (issue 8): a running case moved to another version of a process, and back.
+CASE_MIGRATED = "case_migrated"
+MIGRATION_REVERTED = "migration_reverted"
+EVENT_KINDS += (CASE_MIGRATED, MIGRATION_REVERTED)
 
 
 def _timestamp(moment: datetime) -> str:

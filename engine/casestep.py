@@ -147,9 +147,10 @@ class CaseStep:
             form = getattr(spec, "form", None)
             row = HumanTask(id=task_id, case_id=case.id, process_key=process_key,
                             task_spec=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id,
-                            lane=spec.lane, form_key=getattr(form, "key", None),
+                            lane=bound_lane(spec.lane, task.data),
+                            form_key=getattr(form, "key", None),
                             definition_hash=hash_for(case, process_key), state=TASK_OPEN,
-                            created_at=now)
+                            created_at=now, due_at=bound_due(spec, task.data))
             session.add(row)
             reason = (spec.extensions or {}).get(PAUSES_CLOCK) if self.clocks else None
             if reason:
@@ -248,3 +249,25 @@ class CaseStep:
             CaseClock.case_id == case.id, CaseClock.stopped_at.is_(None))) if scope not in busy]
         if finished:
             self.clocks.stop(session, case.id, finished, now)
+
+
+def bound_lane(lane: str | None, data: dict) -> str | None:
+    """The department a task is routed to. A diagram may name a role lane (e.g. 责任部门)
+    that each case binds to a real department through its data `lane_departments`
+    ({lane name: department}); any other lane is a department itself."""
+    bindings = data.get("lane_departments")
+    if lane and isinstance(bindings, dict) and isinstance(bindings.get(lane), str):
+        return bindings[lane][:200] or lane
+    return lane
+
+
+DUE_FROM = "due_from"
+
+
+def bound_due(spec, data: dict):
+    """A task's due time when the diagram names where it is in the case data: the user-task
+    property `due_from` = a data key holding an ISO time (e.g. `sign_due`, computed by the
+    same expression as the task's boundary timer). Tasks of catalogue items get theirs
+    from the statutory clock instead (Clocks.stamp_tasks)."""
+    key = (getattr(spec, "extensions", None) or {}).get(DUE_FROM)
+    return timer_due(data.get(key)) if key else None

@@ -2,22 +2,27 @@
 and case service together from configuration. web/ and the CLI both start here."""
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Sequence
 
 from . import catalogue
 from .cases import CaseService
-from .clock import Clock, SystemClock
+from .clock import SHANGHAI, Clock, SystemClock
 from .clocks import CalendarSource, Clocks
 from .deadlines import Limit, due_at
 from .definitions import Check, Definitions
+from .deficiency import Deficiencies
+from .drafts import Drafts
 from .notifications import Escalations
 from .sandbox import Sandbox
 from .store.db import Database
 from .tasklist import TaskList
 from .timers import TimerWorker
+from .materials_access import link_step_materials
 from .uploads import UploadStore
 from .users import Users
 from .workcalendar import WorkingCalendar
@@ -44,6 +49,21 @@ def load_catalogue(path: str | Path | None = None) -> catalogue.Catalogue | None
     return catalogue.load(path)
 
 
+def catalogue_store(db: Database, clock: Clock, path: str | Path | None = None):
+    """The catalogue's stored versions (the studio edits them); the runtime uses the newest,
+    else the file (`load_catalogue`), and notices a new version without a restart."""
+    from .catalogue_store import CatalogueStore
+
+    def document():
+        chosen = path or os.environ.get("ONETHING_CATALOGUE") or catalogue.DEFAULT_PATH
+        return json.loads(Path(chosen).read_text(encoding="utf-8"))
+
+    store = CatalogueStore(db, clock, fallback=lambda: load_catalogue(path),
+                           fallback_document=document)
+    store.fallback()  # a broken file still fails at start-up, as before
+    return store
+
+
 def clock_bound_sandbox(clock: Clock, calendars: CalendarSource | None = None) -> Sandbox:
     """The one sandbox used both to check definitions at deploy and to run them, so a
     function that deploy accepts is one that cases can call. `workdays_after(n)` is the
@@ -54,8 +74,25 @@ def clock_bound_sandbox(clock: Clock, calendars: CalendarSource | None = None) -
         calendar = calendars.get() if calendars else WorkingCalendar.from_package()
         return due_at(calendar, clock.now(), Limit(count)).isoformat()
 
+    def hours_after(count: int) -> str:
+        """Now plus `count` natural hours (12345 dispatch and sign-for limits)."""
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 24 * 366:
+            raise ValueError("小时数须为 0 到 8784 之间的整数")
+        return (clock.now() + timedelta(hours=count)).isoformat()
+
+    def workdays_later(moment: str, count: int) -> str:
+        """The end of the `count`-th working day after the ISO time `moment` (an approved
+        extension moves a deadline, not today)."""
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 3650:
+            raise ValueError("工作日数须为 0 到 3650 之间的整数")
+        start = datetime.fromisoformat(str(moment)[:40])
+        start = start if start.tzinfo else start.replace(tzinfo=SHANGHAI)
+        calendar = calendars.get() if calendars else WorkingCalendar.from_package()
+        return due_at(calendar, start, Limit(count)).isoformat()
+
     return Sandbox().with_functions(now=lambda: clock.now(), today=lambda: clock.now().date(),
-                                    workdays_after=workdays_after)
+                                    workdays_after=workdays_after, hours_after=hours_after,
+                                    workdays_later=workdays_later)
 
 
 @dataclass
@@ -73,6 +110,13 @@ class Runtime:
     timers: TimerWorker | None = None
     escalations: Escalations | None = None
     catalogue: catalogue.Catalogue | None = None
+    drafts: Drafts | None = None
+    deficiencies: Deficiencies | None = None
+    ratings: "Ratings | None" = None  # 好差评 (engine/ratings.py)
+    portal: "Portal | None" = None  # applicant portal read model (engine/portal.py)
+    catalogues: "CatalogueStore | None" = None  # studio-edited catalogue versions
+    credit: "CreditFlags | None" = None  # the hall's own credit flags (engine/credit.py)
+    loops: "Loops | None" = None  # 审管联动, 12345 work orders, renewal reminders (engine/jobs.py)
 
 
 def build_runtime(database_url: str | None = None, *, clock: Clock | None = None,
@@ -85,14 +129,54 @@ def build_runtime(database_url: str | None = None, *, clock: Clock | None = None
     calendars = CalendarSource(db)
     sandbox = clock_bound_sandbox(clock, calendars)
     definitions = Definitions(sandbox, checks)
-    items = load_catalogue(catalogue_path)
+    catalogues = catalogue_store(db, clock, catalogue_path)
+    items = catalogues.live()
     clocks = Clocks(clock, items, calendars,
                     warn_days=int(os.environ.get("ONETHING_WARN_DAYS", "2")))
     cases = CaseService(db, definitions, clock, sandbox, clocks=clocks,
                         region_code=region_code or os.environ.get("ONETHING_REGION", "371500"))
     uploads = UploadStore(db, clock, instance / "uploads",
                           max_bytes=upload_limit or UploadStore.DEFAULT_MAX_BYTES)
+    cases.add_step_hook(link_step_materials)  # materials belong to their cases
     escalations = Escalations(db, clock, clocks)
-    return Runtime(db, clock, sandbox, definitions, cases, Users(db), TaskList(db), uploads,
-                   instance, clocks, TimerWorker(db, cases, clock, escalations=escalations),
-                   escalations, items)
+    runtime = Runtime(db, clock, sandbox, definitions, cases, Users(db), TaskList(db), uploads,
+                      instance, clocks, TimerWorker(db, cases, clock, escalations=escalations),
+                      escalations, items, drafts=Drafts(db, definitions, clock),
+                      deficiencies=Deficiencies(
+                          cases, items, calendars, clock, uploads,
+                          supply_days=int(os.environ.get("ONETHING_DEFICIENCY_DAYS", "5"))),
+                      catalogues=catalogues)
+    add_ratings_and_portal(runtime)
+    add_credit_and_post_verification(runtime)
+    add_loops(runtime)
+    return runtime
+
+
+def add_ratings_and_portal(runtime: Runtime) -> None:
+    """好差评 (its 差评 cases write back through a step hook; invitations are a worker job)
+    and the applicant portal."""
+    from .portal import Portal
+    from .rating_review import on_step
+    from .ratings import Ratings
+
+    runtime.ratings = Ratings(runtime.db, runtime.clock, runtime.cases, runtime.catalogue)
+    runtime.cases.add_step_hook(on_step)
+    if runtime.timers is not None:
+        runtime.timers.jobs.append(runtime.ratings.run_job)
+    runtime.portal = Portal(runtime.db, runtime.clock, runtime.clocks, runtime.catalogue,
+                            runtime.uploads)
+
+
+def add_credit_and_post_verification(runtime: Runtime) -> None:
+    """Credit flags, and the 告知承诺 hook: a failed site check revokes, records, flags."""
+    from .postverification import install
+
+    install(runtime)
+
+
+def add_loops(runtime: Runtime) -> None:
+    """审管联动, 12345 work orders and renewal reminders: step hooks and worker jobs."""
+    from .jobs import build_loops
+
+    runtime.loops = build_loops(runtime.db, runtime.cases, runtime.clock, runtime.catalogue,
+                                runtime.timers)

@@ -113,6 +113,7 @@ NAVIGATION = [
     ("counter.index", N_("综合受理"), ("frontdesk",)),
     ("loops.workorders", N_("12345工单"), ("hotline", "frontdesk", "approver", "lead")),
     ("loops.supervision", N_("审管联动"), ("supervisor", "lead")),
+    ("loops.reminders", N_("主动提醒"), ("frontdesk", "lead")),
     ("loops.ratings", N_("好差评"), ("lead", "admin")),
     ("studio.index", N_("流程设计"), ("analyst",)),
     ("audit.index", N_("审计"), ("auditor",)),

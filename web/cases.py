@@ -64,7 +64,8 @@ def show(case_id: int):
     return render_template(
         "cases/show.html", case=case, casemap=casemap, selected=selected, events=events,
         labels=EVENT_LABELS, element_labels=ELEMENT_LABELS, case_labels=CASE_LABELS,
-        task_names=task_names, names=names, clock=clock, item_clocks=item_clocks)
+        task_names=task_names, names=names, clock=clock, item_clocks=item_clocks,
+        **_loop_notices(rt, case.id))
 
 
 @bp.get("/cases/<int:case_id>/map.json")
@@ -99,3 +100,11 @@ def _display_names(rt: Runtime, usernames) -> dict[str, str]:
         user = rt.users.get(username)
         names[username] = user.display_name if user is not None else username
     return names
+
+
+def _loop_notices(rt: Runtime, case_id: int) -> dict:
+    """审管联动 pushes (with any violation notice) and renewal reminders of the case."""
+    if rt.loops is None:
+        return {"supervision": [], "reminders": []}
+    return {"supervision": rt.loops.supervision.for_case(case_id),
+            "reminders": rt.loops.reminders.for_case(case_id)}

@@ -28,6 +28,18 @@ DEMO_USERS = [
     ("auditor", "钱审计", "auditor-2026", ["auditor"], []),
     ("admin", "系统管理员", "admin-2026", ["admin"], []),
     ("api", "外部系统（政务服务网）", "api-2026", ["api"], ["综合受理窗口"]),
+    # 开餐馆一件事: market regulation, the fire brigade (告知承诺 site checks), tobacco.
+    ("scjgj", "刘审批（市场监管局）", "scjgj-2026", ["approver", "lead"], ["市场监督管理局"]),
+    ("xfzd", "陈审批（消防救援支队）", "xfzd-2026", ["approver", "lead"], ["消防救援支队"]),
+    ("ycj", "何审批（烟草专卖局）", "ycj-2026", ["approver"], ["烟草专卖局"]),
+    # 12345 hotline (operator; lead approves extensions) and a supervisor for 审管联动.
+    ("rexian", "陈话务（12345热线）", "rexian-2026", ["hotline"], ["12345热线"]),
+    ("rexian-lead", "林组长（12345热线）", "rexianlead-2026", ["hotline", "lead"], ["12345热线"]),
+    ("jianguan", "黄监管（住建局）", "jianguan-2026", ["supervisor"], ["住房和城乡建设局"]),
+    # 好差评: the office that oversees 差评 handling (its lead decides appeals), and the
+    # approval-service bureau that answers for ratings of a whole one-thing.
+    ("haocha", "何专员（好差评办公室）", "haocha-2026", ["approver", "lead"], ["好差评办公室"]),
+    ("spj", "马科长（行政审批服务局）", "spj-2026", ["approver", "lead"], ["行政审批服务局"]),
 ]
 
 CONSTRUCTION_APPLICATION: dict[str, Any] = {
@@ -78,9 +90,27 @@ CONSTRUCTION_APPLICATION: dict[str, Any] = {
 }
 
 
+RESTAURANT_APPLICATION: dict[str, Any] = {
+    "operator_name": "聊城市东昌府区张记小吃店", "operator_credit_code": "92371502MA3R8K6W14",
+    "subject_type": "individual", "legal_person": "张兴亮",
+    "legal_person_id_number": "371502198805161233",
+    "business_address": "山东省聊城市东昌府区柳园街道兴华西路 56 号",
+    "business_scope": "餐饮服务；食品销售（仅销售预包装食品）", "business_area": "68.5",
+    "seat_count": "24", "contact_name": "张兴亮", "contact_mobile": "13706358821",
+    "sells_tobacco": "true",
+    "licence_registered_on": "2026-11-18", "licence_business_term": "long_term",
+    "food_business_type": "small_restaurant", "food_business_items": "热食类食品制售",
+    "food_safety_manager": "张兴亮", "food_staff_count": "3",
+    "signboard_text": "张记小吃", "signboard_position": "一层门头上方", "signboard_width": "4.5",
+    "signboard_height": "0.8", "signboard_lighting": "true",
+    "fire_venue_floors": "地上一层", "fire_max_occupancy": "40", "fire_safety_officer": "张兴亮",
+    "tobacco_nearest_retailer_distance": "120", "tobacco_near_school": "false",
+}
+
 # The sample application of each one-thing that demo stories start from.
 APPLICATIONS: dict[str, dict[str, Any]] = {
     "onething_construction_permit": CONSTRUCTION_APPLICATION,
+    "onething_restaurant": RESTAURANT_APPLICATION,
 }
 
 

@@ -18,10 +18,15 @@ from engine.runtime import Runtime
 from engine.store.models import CaseEvent
 from engine.views import TaskView
 
+def N_(text: str) -> str:
+    """Mark a label for extraction; templates translate it where it is shown."""
+    return text
+
+
 # `<item>_decision` values, and the states of an item without a final decision.
-DECISION_LABELS = {"approve": "准予许可", "refuse": "不予许可", "correct": "补正中",
-                   "not_applicable": "不涉及", "revoked": "已撤销（核查不通过）"}
-REVIEWING, NOT_STARTED = "审查中", "未开始"
+DECISION_LABELS = {"approve": N_("准予许可"), "refuse": N_("不予许可"), "correct": N_("补正中"),
+                   "not_applicable": N_("不涉及"), "revoked": N_("已撤销（核查不通过）")}
+REVIEWING, NOT_STARTED = N_("审查中"), N_("未开始")
 # 电子监察 办结结果 codes (`outcome_code`, computed by the one-thing's summary script).
 OUTCOME_LABELS = {"0": "出证办结", "1": "不予许可", "2": "作废", "3": "删除", "4": "转报",
                   "5": "退件", "6": "不予受理"}

@@ -8,7 +8,7 @@ from flask_login import login_required
 
 from engine import canonical
 from engine.clocks import SPECIAL_PROCEDURES
-from engine.errors import Conflict, NotAllowed, ValidationFailed
+from engine.errors import Conflict, ValidationFailed
 from engine.runtime import Runtime
 from engine.store.models import TASK_STATES
 
@@ -33,6 +33,11 @@ EVENT_LABELS = {
     "incident_retried": N_("故障重试"), "timer_fired": N_("计时器触发"),
     "clock_started": N_("开始计时"), "clock_paused": N_("暂停计时"),
     "clock_resumed": N_("恢复计时"), "clock_extended": N_("延期"),
+    "rating_given": N_("好差评"), "applicant_submitted": N_("申请人网上提交补正"),
+    "case_migrated": N_("迁移到新版本"), "migration_reverted": N_("撤销迁移"),
+    "supervision_auto_claimed": N_("超时自动认领"), "violation_notice": N_("违法违规通知"),
+    "workorder_urged": N_("督办"), "renewal_reminded": N_("续期提醒"),
+    "material_supplied": N_("容缺材料补齐"), "result_revoked": N_("撤销许可（核查不通过）"),
 }
 
 
@@ -223,10 +228,9 @@ def notifications_read():
 @bp.get("/materials/<upload_id>")
 @login_required
 def material(upload_id: str):
-    actor = current_actor()
-    if not actor.may_read_cases():
-        raise NotAllowed("无权查看材料")
-    stored = runtime().uploads.get(upload_id) if len(upload_id) <= 36 else None
+    # Only for readers of a case it belongs to, or its uploader while unused; 404 otherwise
+    # (also for an id that exists), so ids cannot be probed.
+    stored = runtime().uploads.readable(upload_id, current_actor())
     if stored is None:
         abort(404)
     path = runtime().uploads.path_of(stored.sha256)
