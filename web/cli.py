@@ -238,7 +238,7 @@ def cmd_worker(args) -> int:
     if args.once:
         result = runtime.timers.run_once()
         print(f"{result.fired} fired, {result.skipped} skipped, {len(result.failed)} failed, "
-              f"{result.notified} notified")
+              f"{result.notified} notified, {result.jobs} job actions")
         return 1 if result.failed else 0
     try:
         runtime.timers.run_forever(interval=args.interval)
