@@ -234,6 +234,8 @@ def cmd_worker(args) -> int:
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # SpiffWorkflow logs every task state change at INFO: the worker's own lines would drown.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
     runtime = _runtime()
     if args.once:
         result = runtime.timers.run_once()
