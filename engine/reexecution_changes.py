@@ -49,9 +49,7 @@ def specs(replayer, event: CaseEvent, pins: dict[str, str]):
 def migrate(replayer, event: CaseEvent, payload: dict[str, Any]) -> None:
     """The case moved to other versions: re-point the replay as engine.migration does
     (SpiffWorkflow's spec diff; open and waiting tasks keep id, data and internal state)."""
-    from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
-
-    from .migration import _KEEP, _SPECS  # the very settings the migration used
+    from .migration import repoint
     from .reexecution import DATA_DIFFERS, Deviated
 
     key, pins = payload.get("process"), payload.get("pins")
@@ -60,19 +58,9 @@ def migrate(replayer, event: CaseEvent, payload: dict[str, Any]) -> None:
     spec, subprocess_specs = specs(replayer, event, pins)
     workflow = replayer.workflow
     replayer.migrations.append((dict(replayer.pins), state.dump(workflow)))
-    for wf in [workflow, *workflow.subprocesses.values()]:
-        if _owner_key(replayer.pins, wf) != key:
-            continue
-        new_spec = spec if wf is workflow else subprocess_specs[wf.spec.name]
-        kept = {t.id: (copy.deepcopy(t.data), copy.deepcopy(t.internal_data))
-                for t in wf.tasks.values() if t.has_state(_KEEP)}
-        migrate_workflow(WorkflowDiff(wf, SpecDiff(_SPECS, wf.spec, new_spec)), wf, new_spec)
-        for task_id, (data, internal) in kept.items():
-            if task_id in wf.tasks:
-                wf.tasks[task_id].data, wf.tasks[task_id].internal_data = data, internal
-    workflow.spec, workflow.subprocess_specs = spec, subprocess_specs
-    replayer.workflow = state.load(state.dump(workflow), spec, subprocess_specs,
-                                   replayer.engine)
+    # Exactly the live migration's steps (engine.migration.repoint), so replay agrees with it.
+    replayer.workflow = repoint(workflow, key, lambda wf: _owner_key(replayer.pins, wf), spec,
+                                subprocess_specs, replayer.engine)
     replayer.pins = dict(pins)
 
 

@@ -20,6 +20,7 @@ from engine.errors import ValidationFailed
 from engine.store.models import CaseEvent, CaseRecord
 from engine.views import Actor
 from web import formsource
+from web.demo import RESTAURANT_APPLICATION
 
 PROCESS = "onething_restaurant"
 WINDOW, ISSUANCE, FIRE = "综合受理窗口", "统一出件窗口", "消防救援支队"
@@ -37,22 +38,7 @@ ACCEPT = {"acceptance_decision": "accept", "materials_complete": True,
 CREDIT_CODE = "92371502MA3R8K6W14"  # 张记小吃店: clean record in the fake registry
 
 TOBACCO_FIELDS = {"tobacco_nearest_retailer_distance": "120", "tobacco_near_school": "false"}
-APPLICATION = {
-    "operator_name": "聊城市东昌府区张记小吃店", "operator_credit_code": CREDIT_CODE,
-    "subject_type": "individual", "legal_person": "张兴亮",
-    "legal_person_id_number": "371502198805161233",
-    "business_address": "山东省聊城市东昌府区柳园街道兴华西路 56 号",
-    "business_scope": "餐饮服务；食品销售（仅销售预包装食品）", "business_area": "68.5",
-    "seat_count": "24", "contact_name": "张兴亮", "contact_mobile": "13706358821",
-    "sells_tobacco": "true",
-    "licence_registered_on": "2026-11-18", "licence_business_term": "long_term",
-    "food_business_type": "small_restaurant", "food_business_items": "热食类食品制售",
-    "food_safety_manager": "张兴亮", "food_staff_count": "3",
-    "signboard_text": "张记小吃", "signboard_position": "一层门头上方", "signboard_width": "4.5",
-    "signboard_height": "0.8", "signboard_lighting": "true",
-    "fire_venue_floors": "地上一层", "fire_max_occupancy": "40", "fire_safety_officer": "张兴亮",
-    **TOBACCO_FIELDS,
-}
+APPLICATION = RESTAURANT_APPLICATION  # the demo hall's 张记小吃店, kept in one place
 
 
 def clerk(lane: str) -> Actor:
