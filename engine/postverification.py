@@ -93,6 +93,7 @@ class PostVerification:
                      "licence_no": data.get(f"{item}_licence_no"),
                      "credit_subject": subject or None,
                      "credit_flag": flag.id if flag is not None else None})
+        _mark_push_revoked(session, case.id, f"item_{item}", reason, context.now)
 
     # -- issuance ends the promised time limit ----------------------------------------
 
@@ -105,6 +106,17 @@ class PostVerification:
             CaseClock.stopped_at.is_(None)))
         if running is not None:
             self.clocks.stop(context.session, case.id, [case.process_key], context.now)
+
+
+def _mark_push_revoked(session, case_id: int, item_key: str, reason: str, now) -> None:
+    """The supervisor's copy of the result (审管联动) says it was revoked, so the supervision
+    page shows it and no renewal reminder is produced for a licence that no longer exists."""
+    from .store.models_loops import SupervisionPush
+
+    push = session.scalar(select(SupervisionPush).where(
+        SupervisionPush.case_id == case_id, SupervisionPush.item_key == item_key))
+    if push is not None and push.action != "revoke":
+        push.action, push.notice, push.notice_at = "revoke", f"告知承诺事后核查不通过：{reason}", now
 
 
 def item_label(data: dict[str, Any], item: str) -> str:

@@ -18,6 +18,7 @@ from engine.clock import SHANGHAI
 from engine.connectors import data_sharing
 from engine.errors import ValidationFailed
 from engine.store.models import CaseEvent, CaseRecord
+from engine.store.models_loops import SupervisionPush
 from engine.views import Actor
 from web import formsource
 from web.demo import RESTAURANT_APPLICATION
@@ -271,6 +272,12 @@ def test_a_failed_site_check_revokes_records_and_flags_the_applicant(deployed, c
     answer = sharing.credit_flag(CREDIT_CODE.lower())
     assert answer.bad and "承诺不实" in answer.reason
     assert not data_sharing().credit_flag(CREDIT_CODE).bad  # the registry alone does not know
+    # The supervisor's copy (审管联动) says so too (and a revoked result is never renewed).
+    with rt.db.reading() as session:
+        push = session.scalar(select(SupervisionPush).where(
+            SupervisionPush.case_id == case.id,
+            SupervisionPush.item_key == "item_fire_safety_inspection"))
+    assert push.action == "revoke" and "核查不通过" in push.notice
     audit_ok(rt, case)
 
 
