@@ -136,7 +136,7 @@ def static_problems(bpmn: BpmnFile, sandbox: Sandbox) -> list[Problem]:
     problems += _unsupported(process, file)
     problems += _lanes(process, file)
     problems += _gateways(process, file)
-    problems += _expressions(process, file, sandbox)
+    problems += check_expressions(process, file, sandbox)
     return problems
 
 
@@ -179,7 +179,9 @@ def _condition_text(flow) -> str:
     return (condition.text or "").strip() if condition is not None else ""
 
 
-def _expressions(process, file, sandbox: Sandbox) -> list[Problem]:
+def check_expressions(process, file, sandbox: Sandbox) -> list[Problem]:
+    """Every condition, script and timer expression of `process` that the sandbox refuses
+    (deploy runs it; the studio runs it on uploads before anything is stored)."""
     problems = []
 
     def check(owner, source: str, mode: str, what: str) -> None:

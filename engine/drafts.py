@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from . import deployments, studio_log
 from .clock import Clock
-from .definitions import BpmnFile, Definitions, DeployResult, _expressions, read_bpmn
+from .definitions import (BpmnFile, Definitions, DeployResult, check_expressions,
+                          read_bpmn)
 from .errors import Conflict, InvalidDefinition, NotAllowed, NotFound, Problem, ValidationFailed
 from .store.db import Database
 from .store.models import ProcessDefinition
@@ -154,7 +155,7 @@ class Drafts:
         bpmn = read_bpmn(data, name)
         if not bpmn.key:
             raise ValidationFailed("文件中的流程缺少 id")
-        unsafe = _expressions(bpmn.process, bpmn.name, self.definitions.sandbox)
+        unsafe = check_expressions(bpmn.process, bpmn.name, self.definitions.sandbox)
         if unsafe:
             raise InvalidDefinition("文件中的表达式或脚本不能在沙箱中运行", unsafe)
         return self._store(bpmn, actor, studio_log.DRAFT_UPLOADED,

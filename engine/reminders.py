@@ -76,19 +76,10 @@ class Reminders:
         """Register rows whose licence was issued and whose reminder day has come, with
         no reminder yet (expired licences are not reminded)."""
         today = self.clock.now().astimezone(SHANGHAI).date()
+        until = today + timedelta(days=self.days_before)
         with self.db.reading() as session:
             return list(session.scalars(
-                select(SupervisionPush.id)
-                .join(CaseRecord, CaseRecord.id == SupervisionPush.case_id)
-                .outerjoin(LicenceReminder, and_(
-                    LicenceReminder.case_id == SupervisionPush.case_id,
-                    LicenceReminder.item_key == SupervisionPush.item_key))
-                .where(SupervisionPush.valid_until.is_not(None),
-                       SupervisionPush.valid_until >= today,
-                       SupervisionPush.valid_until <= today + timedelta(days=self.days_before),
-                       CaseRecord.status != CASE_CANCELLED, LicenceReminder.id.is_(None),
-                       or_(SupervisionPush.action.is_(None),
-                           SupervisionPush.action != REVOKED))
+                _unreminded(select(SupervisionPush.id), today, until)
                 .order_by(SupervisionPush.valid_until, SupervisionPush.id).limit(self.batch)))
 
     def run_due(self) -> int:
@@ -183,17 +174,24 @@ class Reminders:
         horizon = today + timedelta(days=within_days or self.days_before * 2)
         with self.db.reading() as session:
             rows = session.execute(
-                select(SupervisionPush, CaseRecord.number)
-                .join(CaseRecord, CaseRecord.id == SupervisionPush.case_id)
-                .outerjoin(LicenceReminder, and_(
-                    LicenceReminder.case_id == SupervisionPush.case_id,
-                    LicenceReminder.item_key == SupervisionPush.item_key))
-                .where(SupervisionPush.valid_until.is_not(None),
-                       SupervisionPush.valid_until >= today,
-                       SupervisionPush.valid_until <= horizon, LicenceReminder.id.is_(None))
+                _unreminded(select(SupervisionPush, CaseRecord.number), today, horizon)
                 .order_by(SupervisionPush.valid_until).limit(limit)).all()
         return [(row.item_name, row.licence_no, row.holder, row.valid_until, number,
                  row.case_id) for row, number in rows]
+
+
+def _unreminded(query, today, until):
+    """`query` narrowed to issued licences expiring between `today` and `until` that have no
+    reminder yet and are still in force (case not cancelled, licence not revoked): the one
+    rule both the job and the list of what comes next use."""
+    return (query.join(CaseRecord, CaseRecord.id == SupervisionPush.case_id)
+            .outerjoin(LicenceReminder, and_(
+                LicenceReminder.case_id == SupervisionPush.case_id,
+                LicenceReminder.item_key == SupervisionPush.item_key))
+            .where(SupervisionPush.valid_until.is_not(None),
+                   SupervisionPush.valid_until >= today, SupervisionPush.valid_until <= until,
+                   CaseRecord.status != CASE_CANCELLED, LicenceReminder.id.is_(None),
+                   or_(SupervisionPush.action.is_(None), SupervisionPush.action != REVOKED)))
 
 
 def _query():

@@ -14,6 +14,7 @@ from flask_wtf.csrf import CSRFProtect
 from engine.runtime import Runtime, build_runtime
 
 from . import errors, i18n
+from .i18n import N_
 from .auth import login_manager
 from .formsource import form_check
 
@@ -101,11 +102,6 @@ def groupby_section(fields):
             groups.append((field.section, []))
         groups[-1][1].append(field)
     return groups
-
-
-def N_(text: str) -> str:
-    """Mark a label for extraction; it is translated where it is shown."""
-    return text
 
 
 # Pages beyond the task list, by role; shown only once their endpoint exists.

@@ -23,14 +23,10 @@ from engine.store.models import CalendarDay, CalendarYear, CaseRecord, Incident,
 from engine.users import PASSWORD_MIN, ROLES
 
 from .auth import current_actor, roles_required
+from .i18n import N_
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger("onething.admin")
-
-
-def N_(text: str) -> str:
-    """Marks a string for `pybabel extract`; templates translate it with _() when shown."""
-    return text
 
 
 def runtime() -> Runtime:

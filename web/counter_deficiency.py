@@ -15,7 +15,8 @@ from engine.errors import NotFound, OneThingError
 
 from . import counter_documents as documents
 from .auth import current_actor, roles_required
-from .counter import bp, catalogue, runtime, sharing
+from .counter import bp, catalogue, runtime
+from .counter_sharing import sharing
 from .errors import status_of
 
 WITHDRAWN = "5"  # 办结结果 退件

@@ -142,11 +142,6 @@ def _one_refused(hall: Hall, case: CaseView) -> CaseView:
     return hall.issue(case)
 
 
-def _site_check_pending(hall: Hall, case: CaseView) -> CaseView:
-    """Issued on the fire-safety commitment; the brigade's site check is still to come."""
-    return _finished(hall, case)
-
-
 def _site_check_passed(hall: Hall, case: CaseView) -> CaseView:
     case = _finished(hall, case)
     hall.later(days=2)
@@ -177,12 +172,11 @@ STORIES: list[Story] = [
           {"project_name": "阳谷县景阳冈文旅小镇游客中心"}, _finished),
     Story(CONSTRUCTION, "夜间施工不予许可，其余准予，已办结", 5,
           {"project_name": "莘县妇幼保健院住院楼"}, _one_refused),
-    Story(RESTAURANT, "开餐馆：刚受理，五个部门并联审批", 0,
-          {"operator_name": "聊城市东昌府区张记小吃店"}, _accepted),
-    Story(RESTAURANT, "开餐馆：已出证，消防告知承诺现场核查待办", 3,
-          {"operator_name": "聊城市东昌府区张记小吃店"}, _site_check_pending),
+    Story(RESTAURANT, "开餐馆：刚受理，五个部门并联审批", 0, {}, _accepted),
+    # Issued on the fire-safety commitment; the brigade's site check is still to come.
+    Story(RESTAURANT, "开餐馆：已出证，消防告知承诺现场核查待办", 3, {}, _finished),
     Story(RESTAURANT, "开餐馆：不兼营烟草，现场核查通过，已办结", 8,
-          {"operator_name": "聊城市东昌府区张记小吃店", "sells_tobacco": "false",
+          {"sells_tobacco": "false",
            "tobacco_nearest_retailer_distance": None, "tobacco_near_school": None},
           _site_check_passed),
 ]

@@ -15,13 +15,9 @@ from engine.store.models import TASK_STATES
 from . import formpost, formsource
 from .auth import current_actor
 from .results import item_results
+from .i18n import N_
 
 bp = Blueprint("tasks", __name__)
-
-def N_(text: str) -> str:
-    """Marks a label for `pybabel extract`; templates translate it with _() when shown."""
-    return text
-
 
 CLOCK_STATES = {"normal": N_("正常"), "warning": N_("预警"), "overdue": N_("逾期")}
 TABS = {"mine": N_("我的任务"), "group": N_("本部门队列"), "all": N_("全部可见")}

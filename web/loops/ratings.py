@@ -7,11 +7,7 @@ from engine.ratings_stats import GROUPINGS, RatingStatistics, bar_chart
 
 from ..auth import roles_required
 from . import bp
-
-
-def N_(text: str) -> str:
-    """Marks a label for `pybabel extract`; the template translates it when shown."""
-    return text
+from ..i18n import N_
 
 
 GROUPING_LABELS = {"department": N_("按部门"), "item": N_("按事项"), "month": N_("按月份")}

@@ -16,13 +16,9 @@ from engine.errors import Conflict, NotFound, OneThingError, ValidationFailed
 from engine.portal import PORTAL_ACTOR, TooManyAttempts
 from engine.ratings import BAD_SCORES, SCORES
 from engine.runtime import Runtime
+from ..i18n import N_
 
 bp = Blueprint("portal", __name__)
-
-def N_(text: str) -> str:
-    """Marks a label for `pybabel extract`; templates translate it with _() when shown."""
-    return text
-
 
 # Labels the engine hands over (engine.portal STEPS and item states, engine.ratings SCORES,
 # clock states), listed so the English catalogue has them; the templates translate them.

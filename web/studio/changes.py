@@ -11,14 +11,10 @@ from engine.runtime import Runtime
 
 from ..auth import current_actor, roles_required
 from . import bp
+from ..i18n import N_
 
 ANALYST = "analyst"
 MAX_CHECKED_CASES = 200  # dry runs shown on one page
-
-
-def N_(text: str) -> str:
-    """Marks a label for `pybabel extract`; templates translate it with _() when shown."""
-    return text
 
 
 # The words of engine/versiondiff.py, marked for translation (the engine has no Babel).

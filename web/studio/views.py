@@ -17,13 +17,9 @@ from engine.studio_log import StudioLog
 from ..auth import current_actor, roles_required
 from ..errors import status_of, wants_json
 from . import bp, preview
+from ..i18n import N_
 
 ANALYST = "analyst"
-
-
-def N_(text: str) -> str:
-    """Marks a label for `pybabel extract`; templates translate it with _() when shown."""
-    return text
 
 
 LOG_KINDS = {studio_log.DRAFT_SAVED: N_("保存草稿"), studio_log.DRAFT_UPLOADED: N_("上传草稿"),
