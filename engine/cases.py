@@ -358,7 +358,7 @@ class CaseService:
     # -- helpers ----------------------------------------------------------------------
 
     def _writing(self):
-        return ConflictGuard(self.db)
+        return ConflictGuard(self.db, self.clock)
 
     @staticmethod
     def _case(session: Session, case_id: int) -> CaseRecord:

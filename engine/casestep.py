@@ -88,7 +88,8 @@ class CaseStep:
             return cached
         spec, subprocess_specs = self.definitions.specs_for(session, case.process_key, case.pins)
         text = session.scalar(select(CaseState.workflow).where(CaseState.case_id == case.id))
-        return state.load(text, spec, subprocess_specs, self.script_engine)
+        with running_on(self.clock):
+            return state.load(text, spec, subprocess_specs, self.script_engine)
 
     def keep_after_commit(self, session: Session, case: CaseRecord,
                           workflow: BpmnWorkflow) -> None:

@@ -34,6 +34,7 @@ from .errors import Conflict, NotFound
 from .migration_check import Standing, reasons_against
 from .migration_views import (BatchResult, CaseOnVersion, Check, MigrationView,  # noqa: F401
                               ProcessVersions)
+from .spiffclock import running_on
 from .store.models import (CASE_INCIDENT, CASE_RUNNING, TASK_OPEN, CaseEvent, CaseRecord,
                            CaseState, HumanTask, ProcessDefinition)
 from .store.models_studio import CaseMigration
@@ -144,7 +145,7 @@ class Migrations:
     def migrate(self, case_ref: int | str, key: str, to_version: int, actor: str,
                 *, from_version: int | None = None) -> MigrationView:
         """Move one case; raises MigrationRefused with the reasons when it is not safe."""
-        with ConflictGuard(self.db) as session:
+        with ConflictGuard(self.db, self.clock) as session:
             case = self._case(session, case_ref)
             plan = self._plan(session, case, key, to_version)
             if from_version is not None and plan.source.version != from_version \
@@ -172,7 +173,7 @@ class Migrations:
 
     def revert(self, migration_id: int, actor: str) -> MigrationView:
         """Put the case back on the versions, state and task rows it had before."""
-        with ConflictGuard(self.db) as session:
+        with ConflictGuard(self.db, self.clock) as session:
             row = session.get(CaseMigration, migration_id) if isinstance(migration_id, int) \
                 and 0 < migration_id < 2**31 else None
             if row is None:
@@ -278,7 +279,8 @@ class Migrations:
                                                             plan.pins)
         try:
             plan.workflow = repoint(workflow, plan.key, lambda wf: _owner(wf, plan.case.pins),
-                                    spec, subprocess_specs, self.cases.script_engine)
+                                    spec, subprocess_specs, self.cases.script_engine,
+                                    self.clock)
         except Exception as exc:  # noqa: BLE001 — any failure here means "not safe"
             plan.reasons.append(f"办件状态无法转换到新版本（{type(exc).__name__}: {exc}）"[:500])
 
@@ -371,22 +373,23 @@ def _owned(workflow, case: CaseRecord, key: str) -> list:
             if _owner(wf, case.pins) == key]
 
 
-def repoint(workflow, key: str, owner_of, spec, subprocess_specs, script_engine):
+def repoint(workflow, key: str, owner_of, spec, subprocess_specs, script_engine, clock):
     """The workflow re-pointed at new specs for process `key` (SpiffWorkflow's spec diff
     aligns task specs by BPMN id and re-predicts open and waiting tasks); open and waiting
     tasks keep their ids, data and internal state (a waiting timer keeps its due time).
     `owner_of(wf)` names the pinned process a workflow object runs. Returns a workflow
     rebuilt from the serialised result, which proves it loads on the new specs. Replay
     (engine.reexecution) repeats a recorded migration with the same steps."""
-    for wf in [workflow, *workflow.subprocesses.values()]:
-        if owner_of(wf) != key:
-            continue
-        new_spec = spec if wf is workflow else subprocess_specs[wf.spec.name]
-        kept = {t.id: (copy.deepcopy(t.data), copy.deepcopy(t.internal_data))
-                for t in wf.tasks.values() if t.has_state(_KEEP)}
-        migrate_workflow(WorkflowDiff(wf, SpecDiff(_SPECS, wf.spec, new_spec)), wf, new_spec)
-        for task_id, (data, internal) in kept.items():
-            if task_id in wf.tasks:
-                wf.tasks[task_id].data, wf.tasks[task_id].internal_data = data, internal
-    workflow.spec, workflow.subprocess_specs = spec, subprocess_specs
-    return state.load(state.dump(workflow), spec, subprocess_specs, script_engine)
+    with running_on(clock):  # the spec diff re-predicts tasks, which reads the time
+        for wf in [workflow, *workflow.subprocesses.values()]:
+            if owner_of(wf) != key:
+                continue
+            new_spec = spec if wf is workflow else subprocess_specs[wf.spec.name]
+            kept = {t.id: (copy.deepcopy(t.data), copy.deepcopy(t.internal_data))
+                    for t in wf.tasks.values() if t.has_state(_KEEP)}
+            migrate_workflow(WorkflowDiff(wf, SpecDiff(_SPECS, wf.spec, new_spec)), wf, new_spec)
+            for task_id, (data, internal) in kept.items():
+                if task_id in wf.tasks:
+                    wf.tasks[task_id].data, wf.tasks[task_id].internal_data = data, internal
+        workflow.spec, workflow.subprocess_specs = spec, subprocess_specs
+        return state.load(state.dump(workflow), spec, subprocess_specs, script_engine)

@@ -211,7 +211,7 @@ class Portal:
         if any(s is None for s in stored):
             raise ValidationFailed("上传的材料不存在", {"files": "上传编号无效"})
         now = self.clock.now()
-        with ConflictGuard(self.db) as session:
+        with ConflictGuard(self.db, self.clock) as session:
             case = session.get(CaseRecord, case_id)
             task = session.get(HumanTask, (task_id or "")[:36])
             if case is None or task is None or task.case_id != case.id:

@@ -147,7 +147,7 @@ class Ratings:
         if score in BAD_SCORES and not comment:
             raise ValidationFailed("差评请写明不满意的原因，便于回访整改", {"comment": "必填"})
         now = self.clock.now()
-        with ConflictGuard(self.db) as session:
+        with ConflictGuard(self.db, self.clock) as session:
             case = session.get(CaseRecord, case_id)
             if case is None or case.process_key == REVIEW_PROCESS:
                 raise NotFound("办件不存在")
@@ -246,7 +246,7 @@ class Ratings:
         case; idempotent (one invitation per case), so any number of workers may run it."""
         now = self.clock.now()
         cutoff = now - timedelta(days=self.settings.invite_days)
-        with ConflictGuard(self.db) as session:
+        with ConflictGuard(self.db, self.clock) as session:
             rated = select(Rating.case_id).where(Rating.scope == CASE_SCOPE)
             invited = select(RatingInvitation.case_id)
             due = list(session.scalars(select(CaseRecord.id).where(

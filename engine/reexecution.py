@@ -108,7 +108,8 @@ class Replayer:
                     end += 1
                 effects = [e for e in self.events[index + 1:end] if e.kind in EFFECTS]
                 try:
-                    self._input(event, effects)
+                    with running_on(self.clock):  # the event's recorded time
+                        self._input(event, effects)
                 except Deviated:
                     raise
                 except Exception as exc:  # noqa: BLE001 - any engine failure is a finding
@@ -181,7 +182,8 @@ class Replayer:
 
         calendars = getattr(self.runtime.clocks, "calendars", None)
         self.engine = script_engine(clock_bound_sandbox(self.clock, calendars))
-        self.workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.engine)
+        with running_on(self.clock):
+            self.workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.engine)
         self.workflow.task_tree.data.update(copy.deepcopy(payload.get("data") or {}))
         self.recorded.update(payload.get("data") or {})
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from .spiffclock import running_on
 from . import audit, state
 from .errors import NotFound
 from .store.models import CaseEvent
@@ -60,7 +61,7 @@ def migrate(replayer, event: CaseEvent, payload: dict[str, Any]) -> None:
     replayer.migrations.append((dict(replayer.pins), state.dump(workflow)))
     # Exactly the live migration's steps (engine.migration.repoint), so replay agrees with it.
     replayer.workflow = repoint(workflow, key, lambda wf: _owner_key(replayer.pins, wf), spec,
-                                subprocess_specs, replayer.engine)
+                                subprocess_specs, replayer.engine, replayer.clock)
     replayer.pins = dict(pins)
 
 
@@ -76,7 +77,8 @@ def revert(replayer, event: CaseEvent, payload: dict[str, Any]) -> None:
         raise Deviated(event.seq, DATA_DIFFERS, f"事件 #{event.seq}：撤销迁移后的版本与迁移前不符",
                        expected=payload["pins"], actual=pins)
     spec, subprocess_specs = specs(replayer, event, pins)
-    replayer.workflow = state.load(text, spec, subprocess_specs, replayer.engine)
+    with running_on(replayer.clock):
+        replayer.workflow = state.load(text, spec, subprocess_specs, replayer.engine)
     replayer.pins = pins
 
 

@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from .clock import Clock
 from .errors import Conflict
+from .spiffclock import running_on
 from .store.db import Database
 
 
@@ -33,16 +35,27 @@ class ConflictGuard:
     `on_commit` run only after a successful commit.
     """
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, clock: Clock | None = None):
         self._db = db
         self._context = None
+        # SpiffWorkflow reads the time while a step runs; it must read this clock.
+        self._clocked = running_on(clock) if clock is not None else None
 
     def __enter__(self) -> Session:
+        if self._clocked is not None:
+            self._clocked.__enter__()
         self._context = self._db.transaction()
         self._session = self._context.__enter__()
         return self._session
 
     def __exit__(self, exc_type, exc, tb):
+        try:
+            return self._finish(exc_type, exc, tb)
+        finally:
+            if self._clocked is not None:
+                self._clocked.__exit__(None, None, None)
+
+    def _finish(self, exc_type, exc, tb):
         callbacks = self._session.info.pop("on_commit", [])
         try:
             self._context.__exit__(exc_type, exc, tb)

@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -23,8 +25,25 @@ from forms.messages import InvalidValue
 
 Validator = Callable[[str], str]
 
-# The clock used to refuse birth dates and project years in the future; tests may replace it.
-today: Callable[[], dt.date] = dt.date.today
+# The date that birth dates and project years may not lie after. forms/ reads no clock of
+# its own: callers with a clock (the engine's) say what day it is with `on_date`; only a
+# caller that gives none (a library user, the forms tests) gets the system date.
+_today: ContextVar[dt.date | None] = ContextVar("forms_today", default=None)
+
+
+def today() -> dt.date:
+    given = _today.get()
+    return given if given is not None else dt.date.today()
+
+
+@contextmanager
+def on_date(day: dt.date | None) -> Iterator[None]:
+    """Validate as of `day` (None: the system date)."""
+    token = _today.set(day)
+    try:
+        yield
+    finally:
+        _today.reset(token)
 
 
 @dataclass(frozen=True)

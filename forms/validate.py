@@ -29,7 +29,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from forms import messages
-from forms.dictionary import DICTIONARY
+from forms.dictionary import DICTIONARY, on_date
 from forms.messages import InvalidValue
 from forms.model import Field, Form
 
@@ -77,8 +77,16 @@ class _PatternMismatch(InvalidValue):
 
 
 def validate(form: Form, data: Mapping[str, Any], *, lang: str = "zh",
-             current: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The cleaned values of `data` for `form`, or FormInvalid with messages in `lang`."""
+             current: Mapping[str, Any] | None = None,
+             today: dt.date | None = None) -> dict[str, Any]:
+    """The cleaned values of `data` for `form`, or FormInvalid with messages in `lang`.
+    `today` is the date future birth dates and project years are judged against."""
+    with on_date(today):
+        return _validate(form, data, lang=lang, current=current)
+
+
+def _validate(form: Form, data: Mapping[str, Any], *, lang: str,
+              current: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(data, Mapping):
         raise FormInvalid({FORM_ERROR_KEY: messages.message("malformed_data", lang)}, lang=lang)
     errors: dict[str, str] = {}

@@ -25,6 +25,13 @@ PG_SCHEMA = f"onething_test_{os.getpid()}"
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
+def pytest_configure(config):
+    # Any SpiffWorkflow time read outside running_on(clock) fails the test that made it.
+    from engine import spiffclock
+
+    spiffclock.strict()
+
+
 def pg_url_with_schema(url: str, schema: str) -> str:
     joiner = "&" if "?" in url else "?"
     return f"{url}{joiner}options=-csearch_path%3D{schema}"
@@ -91,6 +98,16 @@ def seed_calendar(conn) -> None:
 @pytest.fixture
 def clock():
     return FrozenClock(datetime(2026, 11, 20, 9, 0, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+def raw_spiff_clock(clock):
+    """For tests that drive SpiffWorkflow directly, without the engine: its time reads
+    go to the frozen clock, as the engine's own calls do."""
+    from engine.spiffclock import running_on
+
+    with running_on(clock):
+        yield clock
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 from forms.formdata import FormDefinitionError, read_forms
 from forms.merge import MergeConflict, fan_out, merge_forms, visible_fields
 from forms.model import Form
+from forms.dictionary import on_date
 from forms.validate import FormInvalid, validate
 
 from engine import deficiency
@@ -103,8 +104,9 @@ def clean_application(runtime: Runtime, definition: ProcessDefinition,
     form = application_form(runtime, definition, values)
     full = start_form(runtime, definition)
     # A value for a field only an inapplicable item asks is not wrong, just not needed.
-    data = clean(form, {k: v for k, v in values.items() if k in form or k not in full},
-                 lang=lang)
+    with on_date(runtime.clock.now().date()):
+        data = clean(form, {k: v for k, v in values.items() if k in form or k not in full},
+                     lang=lang)
     own, items = application_parts(runtime, definition)
     applicable = {f.sources for f in form.fields}
     for item, item_values in fan_out(form, data, items).items():
@@ -188,11 +190,22 @@ def task_form(runtime: Runtime, task: TaskView) -> Form:
     return forms_of(document).get(task.task_spec, EMPTY)
 
 
+def _today():
+    """The runtime clock's date when serving a request, else the date already in force
+    (`on_date`, e.g. the demo's travelling clock around `clean_application`)."""
+    from flask import current_app, has_app_context
+
+    from forms.dictionary import today
+
+    return current_app.extensions["onething"].clock.now().date() if has_app_context() \
+        else today()
+
+
 def clean(form: Form, data: Mapping[str, Any], *, lang: str = "zh",
           current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Validate submitted values on the server; refusals become ValidationFailed (422)."""
     try:
-        return validate(form, data, lang=lang, current=current)
+        return validate(form, data, lang=lang, current=current, today=_today())
     except FormInvalid as exc:
         raise ValidationFailed(exc.message, exc.fields) from None
 

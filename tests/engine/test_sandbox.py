@@ -16,6 +16,8 @@ from SpiffWorkflow.util.task import TaskState
 from engine.errors import ExpressionError, ExpressionFailed, ExpressionRejected
 from engine.sandbox import DEFAULT_FUNCTIONS, Sandbox, SandboxEnvironment, script_engine
 
+pytestmark = pytest.mark.usefixtures("raw_spiff_clock")
+
 SANDBOX = Sandbox()
 
 

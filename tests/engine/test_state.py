@@ -12,6 +12,8 @@ from engine import state
 from engine.sandbox import script_engine
 from tests.conftest import FIXTURES, PROCESSES
 
+pytestmark = pytest.mark.usefixtures("raw_spiff_clock")
+
 ENGINE = script_engine()
 
 
