@@ -51,10 +51,10 @@ from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG  # noqa: E402
 from SpiffWorkflow.task import Task  # noqa: E402
 from SpiffWorkflow.util.task import TaskState  # noqa: E402
 
-from engine.clock import SHANGHAI, FrozenClock  # noqa: E402
+from engine.worktime.clock import SHANGHAI, FrozenClock  # noqa: E402
 from engine.runtime import build_runtime  # noqa: E402
 from engine.sandbox import script_engine  # noqa: E402
-from engine.views import Actor  # noqa: E402
+from engine.cases.views import Actor  # noqa: E402
 
 PROCESSES = ROOT / "processes"
 LOOP_BPMN = ROOT / "tests" / "fixtures" / "loop.bpmn"
@@ -433,10 +433,10 @@ BREAKDOWN_ORDER = [
 def breakdown(backend: Backend, cases: int) -> dict:
     from sqlalchemy.orm import Session
 
-    from engine import audit, state
-    from engine.cases import CaseService
-    from engine.casestep import CaseStep
-    from engine.definitions import Definitions
+    from engine.cases import eventlog as audit, state
+    from engine.cases.service import CaseService
+    from engine.cases.step import CaseStep
+    from engine.definitions.service import Definitions
 
     backend.permit_case()  # warm
     bd = Breakdown()

@@ -9,23 +9,23 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Sequence
 
-from . import catalogue
-from .cases import CaseService
-from .clock import SHANGHAI, Clock, SystemClock
-from .clocks import CalendarSource, Clocks
-from .deadlines import Limit, due_at
-from .definitions import Check, Definitions
-from .deficiency import Deficiencies
-from .drafts import Drafts
-from .notifications import Escalations
-from .sandbox import Sandbox
-from .store.db import Database
-from .tasklist import TaskList
-from .timers import TimerWorker
-from .materials_access import link_step_materials
-from .uploads import UploadStore
-from .users import Users
-from .workcalendar import WorkingCalendar
+from engine.definitions import catalogue
+from engine.cases.service import CaseService
+from engine.worktime.clock import SHANGHAI, Clock, SystemClock
+from engine.cases.clocks import CalendarSource, Clocks
+from engine.worktime.deadlines import Limit, due_at
+from engine.definitions.service import Check, Definitions
+from engine.acceptance.deficiency import Deficiencies
+from engine.studio.drafts import Drafts
+from engine.worker.escalations import Escalations
+from engine.sandbox import Sandbox
+from engine.store.db import Database
+from engine.cases.tasklist import TaskList
+from engine.worker.timers import TimerWorker
+from engine.cases.materials_access import link_step_materials
+from engine.cases.uploads import UploadStore
+from engine.people.users import Users
+from engine.worktime.workcalendar import WorkingCalendar
 
 
 def default_instance_path() -> Path:
@@ -52,7 +52,7 @@ def load_catalogue(path: str | Path | None = None) -> catalogue.Catalogue | None
 def catalogue_store(db: Database, clock: Clock, path: str | Path | None = None):
     """The catalogue's stored versions (the studio edits them); the runtime uses the newest,
     else the file (`load_catalogue`), and notices a new version without a restart."""
-    from .catalogue_store import CatalogueStore
+    from engine.definitions.catalogue_store import CatalogueStore
 
     def document():
         chosen = path or os.environ.get("ONETHING_CATALOGUE") or catalogue.DEFAULT_PATH
@@ -155,9 +155,9 @@ def build_runtime(database_url: str | None = None, *, clock: Clock | None = None
 def add_ratings_and_portal(runtime: Runtime) -> None:
     """好差评 (its 差评 cases write back through a step hook; invitations are a worker job)
     and the applicant portal."""
-    from .portal import Portal
-    from .rating_review import on_step
-    from .ratings import Ratings
+    from engine.loops.portal import Portal
+    from engine.loops.rating_review import on_step
+    from engine.loops.ratings import Ratings
 
     runtime.ratings = Ratings(runtime.db, runtime.clock, runtime.cases, runtime.catalogue)
     runtime.cases.add_step_hook(on_step)
@@ -169,14 +169,14 @@ def add_ratings_and_portal(runtime: Runtime) -> None:
 
 def add_credit_and_post_verification(runtime: Runtime) -> None:
     """Credit flags, and the 告知承诺 hook: a failed site check revokes, records, flags."""
-    from .postverification import install
+    from engine.acceptance.postverification import install
 
     install(runtime)
 
 
 def add_loops(runtime: Runtime) -> None:
     """审管联动, 12345 work orders and renewal reminders: step hooks and worker jobs."""
-    from .jobs import build_loops
+    from engine.worker.loops import build_loops
 
     runtime.loops = build_loops(runtime.db, runtime.cases, runtime.clock, runtime.catalogue,
                                 runtime.timers)

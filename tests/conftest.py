@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from engine.clock import SHANGHAI, FrozenClock
+from engine.worktime.clock import SHANGHAI, FrozenClock
 from engine.runtime import build_runtime
 from engine.store.db import Database
 from engine.store.models import Base
@@ -27,7 +27,7 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 def pytest_configure(config):
     # Any SpiffWorkflow time read outside running_on(clock) fails the test that made it.
-    from engine import spiffclock
+    from engine.worktime import spiffclock
 
     spiffclock.strict()
 
@@ -85,7 +85,7 @@ def seed_calendar(conn) -> None:
     from datetime import timezone
 
     from engine.store.models import CalendarDay, CalendarYear
-    from engine.workcalendar import package_days, package_years
+    from engine.worktime.workcalendar import package_days, package_years
 
     conn.execute(CalendarDay.__table__.insert(), [
         {"day": d.day, "kind": d.kind, "name": d.name, "source": "chinesecalendar"}
@@ -104,7 +104,7 @@ def clock():
 def raw_spiff_clock(clock):
     """For tests that drive SpiffWorkflow directly, without the engine: its time reads
     go to the frozen clock, as the engine's own calls do."""
-    from engine.spiffclock import running_on
+    from engine.worktime.spiffclock import running_on
 
     with running_on(clock):
         yield clock

@@ -82,7 +82,7 @@ def review_removed(base: str = V1) -> str:
 
 def deploy_text(runtime, text: str, name: str = "simple_permit.bpmn", actor: str = "analyst"):
     """Deploy BPMN text; returns the DeployResult of its process."""
-    from engine.definitions import read_bpmn
+    from engine.definitions.service import read_bpmn
 
     with runtime.db.transaction() as session:
         return runtime.definitions.deploy(session, [read_bpmn(text.encode("utf-8"), name)],

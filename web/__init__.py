@@ -89,7 +89,7 @@ def register_blueprints(app: Flask) -> None:
 
 def beijing_time(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (UTC) or clock (Beijing) time, shown in Beijing time."""
-    from engine.clock import SHANGHAI
+    from engine.worktime.clock import SHANGHAI
 
     return moment.astimezone(SHANGHAI).strftime(fmt) if moment else ""
 

@@ -1,6 +1,6 @@
 """Administration: people (roles, departments, sign-in, API tokens) and the departments and
-windows they belong to. Only role admin. Every change goes through engine.users /
-engine.departments, which log it on "onething.admin" with who made it."""
+windows they belong to. Only role admin. Every change goes through engine.people.users /
+engine.people.departments, which log it on "onething.admin" with who made it."""
 from __future__ import annotations
 
 import logging
@@ -15,12 +15,12 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from sqlalchemy import select
 
-from engine.clocks import parse_schedule
-from engine.departments import KIND_LABELS, Departments, guess_kind
+from engine.cases.clocks import parse_schedule
+from engine.people.departments import KIND_LABELS, Departments, guess_kind
 from engine.errors import Conflict, ValidationFailed
 from engine.runtime import Runtime
 from engine.store.models import CalendarDay, CalendarYear, CaseRecord, Incident, Timer
-from engine.users import PASSWORD_MIN, ROLES
+from engine.people.users import PASSWORD_MIN, ROLES
 
 from .auth import current_actor, roles_required
 from .i18n import N_
@@ -43,8 +43,8 @@ def actor_name() -> str:
 
 # --- forms ----------------------------------------------------------------------------------
 
-# Choices are not WTForms' business here: the templates list the options, and engine.users
-# / engine.departments refuse an unknown role, a department that is not active or a wrong
+# Choices are not WTForms' business here: the templates list the options, and engine.people.users
+# / engine.people.departments refuse an unknown role, a department that is not active or a wrong
 # kind with their own (Chinese) messages, shown next to the field.
 class UserCreateForm(FlaskForm):
     username = StringField(N_("用户名"), validators=[

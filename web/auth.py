@@ -12,9 +12,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine.signin_limits import SignInLimits, settings_from
-from engine.users import actor_of
-from engine.views import Actor
+from engine.people.signin_limits import SignInLimits, settings_from
+from engine.people.users import actor_of
+from engine.cases.views import Actor
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_login import login_required
 
-from engine import canonical
-from engine.casemap import ACTIVE, CANCELLED, COMPLETED, CaseMaps
+from engine.cases import canonical
+from engine.audit.casemap import ACTIVE, CANCELLED, COMPLETED, CaseMaps
 from engine.errors import NotAllowed
 from engine.runtime import Runtime
 

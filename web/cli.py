@@ -43,7 +43,7 @@ def bpmn_paths(paths: list[str]) -> list[Path]:
 
 
 def deploy_paths(runtime, paths: list[Path], actor: str = "cli"):
-    from engine.definitions import read_bpmn
+    from engine.definitions.service import read_bpmn
 
     files = [read_bpmn(path.read_bytes(), path.name) for path in paths]
     with runtime.db.transaction() as session:
@@ -85,7 +85,7 @@ def cmd_serve(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from engine.clock import TravellingClock
+    from engine.worktime.clock import TravellingClock
 
     from .demo import seed
 
@@ -125,7 +125,7 @@ def _password_from_stdin(args) -> str | None:
 
 
 def cmd_users_list(args) -> int:
-    from engine.users import ROLES
+    from engine.people.users import ROLES
 
     for user in _runtime().users.list():
         state = "active" if user.active else "inactive"
@@ -174,7 +174,7 @@ def cmd_users_reset_password(args) -> int:
 
 
 def _departments(runtime=None):
-    from engine.departments import Departments
+    from engine.people.departments import Departments
 
     return Departments((runtime or _runtime()).db)
 
@@ -193,7 +193,7 @@ def cmd_departments_list(args) -> int:
 
 
 def cmd_departments_add(args) -> int:
-    from engine.departments import guess_kind
+    from engine.people.departments import guess_kind
 
     department = _departments().add(args.name, code=args.code,
                                     kind=args.kind or guess_kind(args.name.strip()),
@@ -264,7 +264,7 @@ def cmd_calendar_status(args) -> int:
 
 
 def cmd_calendar_import(args) -> int:
-    from engine.clocks import parse_schedule
+    from engine.cases.clocks import parse_schedule
 
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
     runtime = _runtime()
@@ -329,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_user_commands(sub) -> None:
-    from engine.users import ROLES
+    from engine.people.users import ROLES
 
     roles_help = "roles: " + ", ".join(f"{key} {label}" for key, label in ROLES.items())
     users = sub.add_parser("users", help="people: roles, departments, sign-in",

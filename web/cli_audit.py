@@ -34,7 +34,7 @@ def _find_cases(session, case: str | None):
 def cmd_audit_verify(args) -> int:
     if args.checkpoint:
         return _verify_checkpoint(args)
-    from engine.audit import verify_case
+    from engine.cases.eventlog import verify_case
 
     runtime = _runtime()
     broken = checked = 0
@@ -57,13 +57,13 @@ def cmd_audit_verify(args) -> int:
 
 
 def _key_path(args, runtime) -> Path:
-    from engine.checkpoints import default_key_path
+    from engine.audit.checkpoints import default_key_path
 
     return Path(args.key) if getattr(args, "key", None) else default_key_path(runtime.instance)
 
 
 def _verify_checkpoint(args) -> int:
-    from engine import checkpoints
+    from engine.audit import checkpoints
 
     runtime = _runtime()
     source = args.checkpoint
@@ -104,7 +104,7 @@ def _verify_checkpoint(args) -> int:
 
 
 def cmd_audit_checkpoint(args) -> int:
-    from engine import checkpoints
+    from engine.audit import checkpoints
 
     runtime = _runtime()
     path = _key_path(args, runtime)
@@ -127,7 +127,7 @@ def cmd_audit_checkpoint(args) -> int:
 
 
 def cmd_audit_public_key(args) -> int:
-    from engine import checkpoints
+    from engine.audit import checkpoints
 
     runtime = _runtime()
     try:
@@ -143,7 +143,7 @@ def _moment(text: str | None, *, end: bool = False) -> datetime | None:
     """A date (YYYY-MM-DD, Beijing time; --until includes the whole day) or an ISO time."""
     from datetime import timedelta
 
-    from engine.clock import SHANGHAI
+    from engine.worktime.clock import SHANGHAI
 
     if not text:
         return None
@@ -159,7 +159,7 @@ def _moment(text: str | None, *, end: bool = False) -> datetime | None:
 
 
 def cmd_audit_export_xes(args) -> int:
-    from engine.xes import XesFilter, write_xes
+    from engine.audit.xes import XesFilter, write_xes
 
     try:
         selection = XesFilter(
@@ -183,7 +183,7 @@ def cmd_audit_export_xes(args) -> int:
 
 
 def cmd_replay(args) -> int:
-    from engine import replay
+    from engine.audit import replay
 
     runtime = _runtime()
     if args.all:

@@ -31,7 +31,7 @@ def cmd_ratings_invite(args) -> int:
 
 
 def cmd_ratings_stats(args) -> int:
-    from engine.ratings_stats import RatingStatistics
+    from engine.loops.ratings_stats import RatingStatistics
 
     from .cli import _runtime
 
@@ -45,8 +45,8 @@ def cmd_ratings_stats(args) -> int:
 
 
 def cmd_ratings_ledger(args) -> int:
-    from engine.clock import SHANGHAI
-    from engine.ratings_stats import RatingStatistics
+    from engine.worktime.clock import SHANGHAI
+    from engine.loops.ratings_stats import RatingStatistics
 
     from .cli import _runtime
 
@@ -95,7 +95,7 @@ def cmd_supervision_push(args) -> int:
 
 
 def cmd_supervision_report(args) -> int:
-    from engine.views import SYSTEM
+    from engine.cases.views import SYSTEM
 
     from .cli import _runtime
 
@@ -134,7 +134,7 @@ def cmd_workorders_limits(args) -> int:
 
 
 def cmd_workorders_list(args) -> int:
-    from engine.views import SYSTEM
+    from engine.cases.views import SYSTEM
 
     from .cli import _runtime
 

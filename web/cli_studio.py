@@ -23,7 +23,7 @@ CLI_ACTOR = "cli"
 
 
 def _migrations():
-    from engine.migration import Migrations
+    from engine.studio.migration import Migrations
 
     return Migrations(_runtime().cases)
 
@@ -41,7 +41,7 @@ def cmd_diff(args) -> int:
 
 
 def cmd_migrate(args) -> int:
-    from engine.migration import MigrationRefused
+    from engine.studio.migration import MigrationRefused
 
     service = _migrations()
     if args.dry_run:
@@ -91,8 +91,8 @@ def cmd_revert(args) -> int:
 
 
 def cmd_catalogue_validate(args) -> int:
-    from engine.catalogue import DEFAULT_PATH
-    from engine.catalogue_store import CatalogueInvalid, check, decode
+    from engine.definitions.catalogue import DEFAULT_PATH
+    from engine.definitions.catalogue_store import CatalogueInvalid, check, decode
 
     path = Path(args.file or DEFAULT_PATH)
     try:
@@ -118,7 +118,7 @@ def cmd_catalogue_validate(args) -> int:
 
 
 def cmd_catalogue_import(args) -> int:
-    from engine.catalogue_store import CatalogueInvalid, decode
+    from engine.definitions.catalogue_store import CatalogueInvalid, decode
 
     try:
         data = decode(Path(args.file).read_bytes())

@@ -16,15 +16,15 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
                    request, url_for)
 from flask_babel import gettext as _
 
-from engine import canonical
-from engine.catalogue import SHARED_SOURCE, Catalogue, Entry, Material
-from engine.connectors import SharingUnavailable
-from engine.deficiency import MissingMaterial
-from engine.definitions import BPMN_NS, BpmnFile
+from engine.cases import canonical
+from engine.definitions.catalogue import SHARED_SOURCE, Catalogue, Entry, Material
+from engine.acceptance.connectors import SharingUnavailable
+from engine.acceptance.deficiency import MissingMaterial
+from engine.definitions.service import BPMN_NS, BpmnFile
 from engine.errors import NotAllowed, NotFound, OneThingError, ValidationFailed
 from engine.runtime import Runtime
 from engine.store.models import ProcessDefinition
-from engine.uploads import TooLarge, TypeNotAllowed
+from engine.cases.uploads import TooLarge, TypeNotAllowed
 from forms.model import Field, Form
 
 from . import counter_documents as documents

@@ -1,16 +1,16 @@
 """容缺受理 at the counter after acceptance: the printable 容缺受理通知书, the page where
 the applicant's deferred materials are supplied (uploaded, or pulled from the data-sharing
 platform when a department issues them), and the printable 退件通知书 of a case the timer
-withdrew because they never came. The logic is `engine.deficiency.Deficiencies`; these
+withdrew because they never came. The logic is `engine.acceptance.deficiency.Deficiencies`; these
 views only read the request and render."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import canonical
-from engine.connectors import SharingUnavailable, pull_material
-from engine.deficiency import AT_COUNTER, SHARED, Deficiency
+from engine.cases import canonical
+from engine.acceptance.connectors import SharingUnavailable, pull_material
+from engine.acceptance.deficiency import AT_COUNTER, SHARED, Deficiency
 from engine.errors import NotFound, OneThingError
 
 from . import counter_documents as documents

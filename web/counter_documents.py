@@ -8,11 +8,11 @@ from datetime import datetime
 from flask import render_template
 from flask_babel import gettext as _
 
-from engine import audit, canonical
-from engine.catalogue import Catalogue
+from engine.cases import eventlog as audit, canonical
+from engine.definitions.catalogue import Catalogue
 from engine.errors import NotFound
 from engine.runtime import Runtime
-from engine.views import Actor
+from engine.cases.views import Actor
 
 ACCEPTANCE_TASK = "front_desk_acceptance"  # the one-thing's front-desk step (processes/README)
 ACCEPT, NOTIFY = "accept", "notify"
@@ -89,7 +89,7 @@ def applicant_of(application: dict) -> dict:
 def render_deficiency(rt: Runtime, cat: Catalogue, actor: Actor, case_id: int, template: str):
     """The printable 容缺受理通知书: the deferred materials and their deadlines as recorded
     when the case was accepted, the applicant's commitment, and what is supplied since."""
-    from engine.deficiency import deficiency_of
+    from engine.acceptance.deficiency import deficiency_of
 
     case = rt.cases.get_case(case_id, actor, with_data=True)
     events = rt.cases.events(case_id, actor)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from flask import current_app
 from flask_babel import gettext as _
 
-from engine.connectors import DataSharing, SharingUnavailable, data_sharing, pull_material
+from engine.acceptance.connectors import (DataSharing, SharingUnavailable, data_sharing,
+    pull_material)
 from forms.dictionary import DICTIONARY
 from forms.messages import InvalidValue
 

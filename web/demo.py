@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from engine.departments import Departments
+from engine.people.departments import Departments
 from engine.runtime import Runtime
 from engine.store.models import CaseRecord
-from engine.views import Actor
+from engine.cases.views import Actor
 
 from .demo_cases import seed_cases
 

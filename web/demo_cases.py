@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Callable
 
-from engine.clock import SHANGHAI
+from engine.worktime.clock import SHANGHAI
 from engine.runtime import Runtime
-from engine.views import Actor, CaseView, TaskView
-from engine.workcalendar import WorkingCalendar
+from engine.cases.views import Actor, CaseView, TaskView
+from engine.worktime.workcalendar import WorkingCalendar
 
 from . import formsource
 

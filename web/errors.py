@@ -7,8 +7,8 @@ from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from engine.errors import (Conflict, InvalidDefinition, NotAllowed, NotFound, OneThingError,
-                           ValidationFailed)
-from engine.uploads import TooLarge, TypeNotAllowed
+    ValidationFailed)
+from engine.cases.uploads import TooLarge, TypeNotAllowed
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,12 @@ from forms.model import Form
 from forms.dictionary import on_date
 from forms.validate import FormInvalid, validate
 
-from engine import deficiency
-from engine.definitions import BPMN_NS, CAMUNDA_NS, BpmnFile, SpecCache
+from engine.acceptance import deficiency
+from engine.definitions.service import BPMN_NS, CAMUNDA_NS, BpmnFile, SpecCache
 from engine.errors import OneThingError, Problem, ValidationFailed
 from engine.runtime import Runtime
 from engine.store.models import ProcessDefinition
-from engine.views import TaskView
+from engine.cases.views import TaskView
 
 EMPTY = Form(fields=())
 _forms = SpecCache(256)
@@ -213,7 +213,7 @@ def clean(form: Form, data: Mapping[str, Any], *, lang: str = "zh",
 def case_materials(runtime: Runtime, case, actor) -> list[dict]:
     """The materials of the application: uploaded by the applicant or pulled by data
     sharing (零材料), each with its rules from the diagram."""
-    from engine import canonical
+    from engine.cases import canonical
 
     events = runtime.cases.events(case.id, actor)
     data = canonical.loads(events[0].payload).get("data", {}) if events else {}

@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
-from engine import canonical
-from engine.definitions import BPMN_NS, is_common_part
+from engine.cases import canonical
+from engine.definitions.service import BPMN_NS, is_common_part
 from engine.errors import NotFound
 from engine.runtime import Runtime
 from engine.store.models import CaseEvent
-from engine.views import TaskView
+from engine.cases.views import TaskView
 from .i18n import N_
 
 # `<item>_decision` values, and the states of an item without a final decision.
@@ -75,7 +75,7 @@ def item_results(rt: Runtime, process_key: str, events: Sequence[CaseEvent],
     for event in events:
         if event.kind == "task_completed":
             recorded.update(canonical.loads(event.payload).get("data") or {})
-        elif event.kind == "result_revoked":  # 告知承诺 site check failed (engine.postverification)
+        elif event.kind == "result_revoked":  # 告知承诺 site check failed (engine.acceptance.postverification)
             recorded[f"{canonical.loads(event.payload).get('item')}_decision"] = "revoked"
     open_specs = {t.task_spec for t in open_tasks}
     rows = []

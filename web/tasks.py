@@ -6,8 +6,8 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_babel import gettext as _
 from flask_login import login_required
 
-from engine import canonical
-from engine.clocks import SPECIAL_PROCEDURES
+from engine.cases import canonical
+from engine.cases.clocks import SPECIAL_PROCEDURES
 from engine.errors import Conflict, ValidationFailed
 from engine.runtime import Runtime
 from engine.store.models import TASK_STATES

@@ -16,11 +16,11 @@ Modules, each with one concern:
   core         the Sandbox class
   spiff        SpiffWorkflow script engine and environment
 """
-from .checker import parse as _parse  # noqa: F401  (its cache is inspected by tests)
-from .core import Sandbox
-from .functions import DEFAULT_FUNCTIONS
-from .limits import MAX_DEPTH, MAX_NESTING, MAX_NODES, MAX_SOURCE, PLAIN_TYPES
-from .spiff import SandboxEnvironment, SandboxScriptEngine, script_engine
+from engine.sandbox.checker import parse as _parse  # noqa: F401  (its cache is inspected by tests)
+from engine.sandbox.core import Sandbox
+from engine.sandbox.functions import DEFAULT_FUNCTIONS
+from engine.sandbox.limits import MAX_DEPTH, MAX_NESTING, MAX_NODES, MAX_SOURCE, PLAIN_TYPES
+from engine.sandbox.spiff import SandboxEnvironment, SandboxScriptEngine, script_engine
 
 __all__ = [
     "DEFAULT_FUNCTIONS", "MAX_DEPTH", "MAX_NESTING", "MAX_NODES", "MAX_SOURCE", "PLAIN_TYPES",

@@ -15,8 +15,8 @@ import textwrap
 
 from engine.errors import ExpressionRejected
 
-from .functions import MUTATING
-from .limits import MAX_DEPTH, MAX_NODES, MAX_SOURCE
+from engine.sandbox.functions import MUTATING
+from engine.sandbox.limits import MAX_DEPTH, MAX_NODES, MAX_SOURCE
 
 _ALLOWED = frozenset({
     ast.Expression, ast.Module, ast.Constant, ast.Name, ast.Load, ast.Store, ast.Del,

@@ -10,11 +10,11 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import ExpressionRejected
-from .checker import parse_checked
-from .expressions import Evaluator
-from .functions import DEFAULT_FUNCTIONS
-from .statements import Interpreter
+from engine.errors import ExpressionRejected
+from engine.sandbox.checker import parse_checked
+from engine.sandbox.expressions import Evaluator
+from engine.sandbox.functions import DEFAULT_FUNCTIONS
+from engine.sandbox.statements import Interpreter
 
 
 class Sandbox:

@@ -15,9 +15,10 @@ from typing import Any
 
 from engine.errors import ExpressionFailed
 
-from .functions import ATTRIBUTES, METHODS, SCANNING
-from .limits import PLAIN_TYPES, check_format_spec, check_length, guard_arith, render, short
-from .run import Run
+from engine.sandbox.functions import ATTRIBUTES, METHODS, SCANNING
+from engine.sandbox.limits import (PLAIN_TYPES, check_format_spec, check_length, guard_arith,
+    render, short)
+from engine.sandbox.run import Run
 
 _BINOPS = {
     ast.Add: ("+", operator.add), ast.Sub: ("-", operator.sub), ast.Mult: ("*", operator.mul),

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.errors import ExpressionFailed
 
-from .limits import DECIMALS, check_bits, check_length, check_range, render, short
+from engine.sandbox.limits import DECIMALS, check_bits, check_length, check_range, render, short
 
 # Methods that change their receiver: refused in conditions.
 MUTATING = frozenset({"append", "extend", "insert", "pop", "remove", "sort", "reverse",

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import ExpressionError, ExpressionFailed
 
-from .limits import CONTAINERS, DECIMALS, active_size_limit, check_plain, short, weight
+from engine.sandbox.limits import (CONTAINERS, DECIMALS, active_size_limit, check_plain, short,
+    weight)
 
 if TYPE_CHECKING:
-    from .core import Sandbox
+    from engine.sandbox.core import Sandbox
 
 _EXPLAIN: list[tuple[type[BaseException], str]] = [
     (ZeroDivisionError, "除数为零"), (OverflowError, "数值溢出"), (decimal.Overflow, "数值溢出"),

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import BasePythonScript
 
 from engine.errors import ExpressionError, ExpressionFailed
 
-from .core import Sandbox
+from engine.sandbox.core import Sandbox
 
 
 class SandboxEnvironment(BasePythonScriptEngineEnvironment):

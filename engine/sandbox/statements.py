@@ -13,7 +13,7 @@ from typing import Any
 
 from engine.errors import ExpressionFailed
 
-from .expressions import Evaluator, require
+from engine.sandbox.expressions import Evaluator, require
 
 
 class _Break(Exception):

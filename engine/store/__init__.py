@@ -1,5 +1,5 @@
 """Persistence: SQLAlchemy models, the database handle and the Alembic migrations."""
-from .db import Database
-from . import models
+from engine.store.db import Database
+from engine.store import models
 
 __all__ = ["Database", "models"]

@@ -12,7 +12,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Inte
                         Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from .types import UTCDateTime
+from engine.store.types import UTCDateTime
 
 # One source of truth for the states a row may be in.
 CASE_RUNNING = "running"
@@ -291,5 +291,5 @@ class Department(Base):
 
 # Each later area keeps its tables in its own module; importing them here puts them on
 # Base.metadata for Alembic and for create_all in tests.
-from . import (models_audit, models_loops, models_onething, models_security,  # noqa: E402,F401
-               models_studio)
+from engine.store import (models_audit, models_loops, models_onething, models_security,
+    models_studio)

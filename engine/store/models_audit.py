@@ -9,12 +9,12 @@ from datetime import datetime
 from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base
+from engine.store.models import Base
 
 
 class AuditCheckpoint(Base):
     """One signed checkpoint: `document` is the JSON the signature covers (format
-    onething-checkpoint-1, see engine.checkpoints); the other columns are for listing."""
+    onething-checkpoint-1, see engine.audit.checkpoints); the other columns are for listing."""
 
     __tablename__ = "audit_checkpoint"
 

@@ -7,7 +7,7 @@ from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, String,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base  # noqa: F401  (tables of this area subclass Base)
+from engine.store.models import Base  # noqa: F401  (tables of this area subclass Base)
 
 
 # -- 好差评 and the applicant portal (issue 7, part A) ---------------------------------------

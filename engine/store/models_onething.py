@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base  # noqa: F401  (tables of this area subclass Base)
+from engine.store.models import Base  # noqa: F401  (tables of this area subclass Base)
 
 
 class CreditFlag(Base):

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .models import Base
+from engine.store.models import Base
 
 
 class MaterialLink(Base):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from engine.clock import SHANGHAI, FrozenClock
+from engine.worktime.clock import SHANGHAI, FrozenClock
 from engine.runtime import build_runtime
-from engine.views import Actor
+from engine.cases.views import Actor
 from tests.conftest import PROCESSES, deploy_files
 from web import create_app
 from web.formsource import form_check
@@ -161,7 +161,7 @@ def accepted_case(runtime, **changes):
 
 def clerk_of(runtime, lane: str) -> Actor:
     """A user of `lane` (from `people`) as the engine sees them."""
-    from engine.users import actor_of
+    from engine.people.users import actor_of
 
     username, _name = runtime.users.in_group(lane)[0]
     return actor_of(runtime.users.get(username))

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from engine.audit import verify_case
+from engine.cases.eventlog import verify_case
 from engine.errors import NotAllowed, ValidationFailed
 from engine.store.models import CaseRecord
-from engine.views import Actor
+from engine.cases.views import Actor
 from web import formsource
 from web.demo import CONSTRUCTION_APPLICATION
 
@@ -327,8 +327,8 @@ def test_one_refusal_is_shown_per_item_and_does_not_erase_the_others(deployed, p
 # -- 补正: one notice of everything, the clock pauses and resumes --------------------------------
 
 def test_a_correction_round_pauses_only_that_items_clock(deployed, clock):
-    from engine import audit as kinds
-    from engine import canonical
+    from engine.cases import eventlog as kinds
+    from engine.cases import canonical
 
     rt = deployed
     case = rt.cases.complete(start(rt).tasks[0].id, ACCEPT, FRONT)
@@ -367,7 +367,7 @@ def test_a_correction_round_pauses_only_that_items_clock(deployed, clock):
 # -- 零材料: department-issued materials come from data sharing, with their source ----------------
 
 def test_department_issued_materials_are_attached_with_their_source(deployed):
-    from engine.connectors import data_sharing, pull_material
+    from engine.acceptance.connectors import data_sharing, pull_material
 
     rt = deployed
     registry = data_sharing(None)

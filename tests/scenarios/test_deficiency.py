@@ -9,11 +9,11 @@ from datetime import datetime
 
 import pytest
 
-from engine import audit, canonical
-from engine.clock import SHANGHAI
-from engine.deficiency import GATE_TASK, MissingMaterial
+from engine.cases import eventlog as audit, canonical
+from engine.worktime.clock import SHANGHAI
+from engine.acceptance.deficiency import GATE_TASK, MissingMaterial
 from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from engine.views import Actor
+from engine.cases.views import Actor
 
 from tests.scenarios.test_construction_permit import (ACCEPT, ADMIN, FRONT, ITEMS, PROCESS,
                                                      audit_ok, issue, review_all, specs, task)
@@ -120,7 +120,7 @@ def test_not_supplied_in_time_the_timer_withdraws_the_case(deployed, clock):
     with pytest.raises(Conflict):
         rt.deficiencies.supply(case.id, MISSING[1].field, upload(rt), FRONT)
     audit_ok(rt, case)
-    from engine import replay
+    from engine.audit import replay
 
     assert replay.reexecute(rt, case.id).conformant  # supply and timer replay from the log
 
@@ -164,7 +164,7 @@ def test_completing_the_gate_by_hand_does_not_skip_what_is_owed(deployed):
 
 
 def test_a_case_with_materials_supplied_later_re_executes_from_its_log(deployed):
-    from engine import replay
+    from engine.audit import replay
 
     rt = deployed
     case = review_all(rt, start_deficient(rt))

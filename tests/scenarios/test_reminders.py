@@ -9,14 +9,14 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit
-from engine.audit import verify_case
-from engine.clock import SHANGHAI
+from engine.cases import eventlog as audit
+from engine.cases.eventlog import verify_case
+from engine.worktime.clock import SHANGHAI
 from engine.errors import ValidationFailed
-from engine.reminders import RENEWAL_PROCESS
+from engine.loops.reminders import RENEWAL_PROCESS
 from engine.store.models import CaseRecord
 from engine.store.models_loops import LicenceReminder, SupervisionPush
-from engine.views import Actor
+from engine.cases.views import Actor
 from tests.scenarios import test_restaurant as restaurant
 from web import formsource
 

@@ -12,14 +12,14 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine import audit
-from engine.audit import verify_case
-from engine.clock import SHANGHAI
-from engine.connectors import data_sharing
+from engine.cases import eventlog as audit
+from engine.cases.eventlog import verify_case
+from engine.worktime.clock import SHANGHAI
+from engine.acceptance.connectors import data_sharing
 from engine.errors import ValidationFailed
 from engine.store.models import CaseEvent, CaseRecord
 from engine.store.models_loops import SupervisionPush
-from engine.views import Actor
+from engine.cases.views import Actor
 from web import formsource
 from web.demo import RESTAURANT_APPLICATION
 
@@ -322,7 +322,7 @@ OWED = ("food_staff_health_file", "从业人员健康证明", "食品经营许�
 
 
 def start_deficient(rt):
-    from engine.deficiency import MissingMaterial
+    from engine.acceptance.deficiency import MissingMaterial
 
     data = formsource.clean_application(rt, definition(rt), dict(APPLICATION))
     data.update(rt.deficiencies.plan(PROCESS, [MissingMaterial(*OWED)], signed_by="张兴亮",
@@ -400,7 +400,7 @@ def test_zero_materials_the_business_licence_and_id_card_are_pulled_with_their_s
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     case_id = int(re.search(r"/counter/cases/(\d+)/receipt$", response.headers["Location"])[1])
     started = deployed.cases.events(case_id, ADMIN)[0]
-    from engine import canonical
+    from engine.cases import canonical
 
     application = canonical.loads(started.payload)["data"]
     licence = application["shared_materials"]["business_licence_file"]

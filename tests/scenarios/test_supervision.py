@@ -10,15 +10,15 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine import audit
-from engine.audit import verify_case
-from engine.clock import SHANGHAI
+from engine.cases import eventlog as audit
+from engine.cases.eventlog import verify_case
+from engine.worktime.clock import SHANGHAI
 from engine.errors import NotAllowed, ValidationFailed
-from engine.replay import reexecute
+from engine.audit.replay import reexecute
 from engine.store.models import CaseRecord, Notification
 from engine.store.models_loops import SupervisionPush
-from engine.supervision import SUPERVISION_PROCESS
-from engine.views import Actor
+from engine.loops.supervision import SUPERVISION_PROCESS
+from engine.cases.views import Actor
 from tests.conftest import PROCESSES, deploy_files
 from tests.scenarios.test_construction_permit import ACCEPT, FRONT, review_all, start
 from web import formsource

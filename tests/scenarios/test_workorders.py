@@ -10,15 +10,15 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from engine import audit
-from engine.audit import verify_case
-from engine.clock import SHANGHAI
-from engine.departments import Departments
-from engine.replay import reexecute
+from engine.cases import eventlog as audit
+from engine.cases.eventlog import verify_case
+from engine.worktime.clock import SHANGHAI
+from engine.people.departments import Departments
+from engine.audit.replay import reexecute
 from engine.errors import NotAllowed, ValidationFailed
 from engine.store.models import CaseRecord, Notification
-from engine.views import Actor
-from engine.workorders import HOTLINE, WORKORDER_PROCESS
+from engine.cases.views import Actor
+from engine.loops.workorders import HOTLINE, WORKORDER_PROCESS
 from web import formsource
 
 CGJ, ZJJ = "城市管理局", "住房和城乡建设局"

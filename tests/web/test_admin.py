@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from engine.departments import Departments
+from engine.people.departments import Departments
 from tests.conftest import PROCESSES, deploy_files
 from web.cli import main
 

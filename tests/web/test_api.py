@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from engine import audit, canonical
+from engine.cases import eventlog as audit, canonical
 from web import create_app
 from tests.web.apicheck import check_response
 from web.api.openapi import openapi_document

@@ -12,10 +12,11 @@ from xml.etree import ElementTree
 import pytest
 from sqlalchemy import select, update
 
-from engine import audit, checkpoints
-from engine.clock import SHANGHAI
+from engine.cases import eventlog as audit
+from engine.audit import checkpoints
+from engine.worktime.clock import SHANGHAI
 from engine.store.models import CaseEvent, CaseRecord
-from engine.views import Actor
+from engine.cases.views import Actor
 from web import formsource
 from web.demo import CONSTRUCTION_APPLICATION
 

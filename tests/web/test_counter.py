@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from engine import canonical
-from engine.views import SYSTEM
+from engine.cases import canonical
+from engine.cases.views import SYSTEM
 from web import formsource
 from web.demo import CONSTRUCTION_APPLICATION
 
@@ -426,7 +426,7 @@ def test_an_unknown_process_is_404(clerk):
 
 
 def test_an_unavailable_platform_falls_back_to_the_applicants_copy(app, clerk, deployed):
-    from engine.connectors import FakeRegistry, SharingUnavailable
+    from engine.acceptance.connectors import FakeRegistry, SharingUnavailable
 
     class Down(FakeRegistry):
         def fetch_material(self, material_code, subject):
@@ -562,7 +562,7 @@ def test_online_supply_through_the_api(app, clerk, deployed):
 
 
 def test_a_department_issued_material_is_pulled_when_supplied_later(app, clerk, deployed):
-    from engine.connectors import FakeRegistry, SharingUnavailable
+    from engine.acceptance.connectors import FakeRegistry, SharingUnavailable
 
     class Down(FakeRegistry):
         def fetch_material(self, material_code, subject):

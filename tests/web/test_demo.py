@@ -68,7 +68,7 @@ def test_demo_is_seeded_once(deployed):
 def test_working_days_before_skips_weekends_and_holidays():
     from datetime import datetime
 
-    from engine.clock import SHANGHAI
+    from engine.worktime.clock import SHANGHAI
 
     monday = datetime(2026, 11, 23, 15, 0, tzinfo=SHANGHAI)
     assert working_days_before(monday, 1).date().isoformat() == "2026-11-20"

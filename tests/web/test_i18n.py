@@ -114,7 +114,7 @@ def test_login_page_and_unknown_language(english_app):
 
 
 def test_admin_pages_in_english(english_app, runtime):
-    from engine.departments import Departments
+    from engine.people.departments import Departments
 
     Departments(runtime.db).add("综合受理窗口", kind="window")
     runtime.users.create("admin", "admin-pass-1", roles=["admin"])

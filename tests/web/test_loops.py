@@ -10,11 +10,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select
 
-from engine.clock import SHANGHAI
-from engine.departments import Departments
+from engine.worktime.clock import SHANGHAI
+from engine.people.departments import Departments
 from engine.store.models_loops import SupervisionPush
-from engine.views import Actor
-from engine.workorders import HOTLINE
+from engine.cases.views import Actor
+from engine.loops.workorders import HOTLINE
 from tests.scenarios import test_restaurant as restaurant
 from tests.scenarios.test_supervision import SUPERVISOR, approved_case, complete, open_task
 from tests.web.test_case_page import PASSWORD, login

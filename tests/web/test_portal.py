@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from engine.portal import PortalSettings
+from engine.loops.portal import PortalSettings
 from engine.store.models_loops import ApplicantSubmission
-from engine.views import Actor
+from engine.cases.views import Actor
 from tests.scenarios.test_construction_permit import review, start, task
 
 CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from engine.signin_limits import SignInLimits, settings_from
+from engine.people.signin_limits import SignInLimits, settings_from
 
 CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 PASSWORD = "right-pass-2026"

@@ -9,11 +9,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from engine import deployments
+from engine.definitions import deployments
 from engine.store.models import ProcessDefinition
 from engine.store.models_studio import StudioDraft, StudioEvent
-from engine.users import actor_of
-from engine.views import Actor
+from engine.people.users import actor_of
+from engine.cases.views import Actor
 from tests.conftest import PROCESSES
 from web import formsource
 from web.demo import CONSTRUCTION_APPLICATION

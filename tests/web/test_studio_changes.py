@@ -7,7 +7,7 @@ import re
 
 import pytest
 from engine.store.models import CaseRecord
-from engine.views import Actor
+from engine.cases.views import Actor
 from tests.studio_variants import V1, V2, deploy_text, review_gains_required_field
 
 CLERK = Actor("clerk", frozenset({"frontdesk"}), frozenset({"综合受理窗口", "审查科"}))
@@ -217,7 +217,7 @@ def test_cli_catalogue(cli, runtime, tmp_path, capsys):
     assert cli("catalogue", "import", str(broken)) == 1
     assert cli("catalogue", "history") == 0
     assert "尚未保存过版本" in capsys.readouterr().out
-    from engine.catalogue import DEFAULT_PATH
+    from engine.definitions.catalogue import DEFAULT_PATH
     assert cli("catalogue", "import", str(DEFAULT_PATH), "--as", "chen") == 0
     assert "已保存为事项目录 v1" in capsys.readouterr().out
     assert cli("catalogue", "import", str(DEFAULT_PATH)) == 0

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from engine.uploads import clean_name
+from engine.cases.uploads import clean_name
 from web import create_app
 from tests.web.apicheck import check_response
 from web.api.openapi import openapi_document

@@ -11,11 +11,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from engine import canonical
-from engine.deadlines import STATE_LABELS
+from engine.cases import canonical
+from engine.worktime.deadlines import STATE_LABELS
 from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from engine.runtime import Runtime
-from engine.views import event_json
+from engine.cases.views import event_json
 
 from .. import formsource
 from ..errors import error_body

@@ -1,17 +1,17 @@
 """Analytics on the auditor's desk: a heatmap of element durations on the diagram, per
 item handling time against the promised limit with overdue / 补正 / 容缺 rates, a weekly
 series, and a before/after comparison of two periods or two versions. The numbers come
-from engine.analytics; this module only reads the form, draws and renders."""
+from engine.audit.analytics; this module only reads the form, draws and renders."""
 from __future__ import annotations
 
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine import analytics
-from engine.definitions import BPMN_NS
+from engine.audit import analytics
+from engine.definitions.service import BPMN_NS
 from engine.store.models import ProcessDefinition
-from engine.workcalendar import WorkingCalendar
+from engine.worktime.workcalendar import WorkingCalendar
 
 from . import bp, charts
 from .common import auditor_required, parse_date, runtime

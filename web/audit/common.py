@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app, request
 from flask_babel import gettext as _
 
-from engine.casesearch import CaseQuery
+from engine.audit.search import CaseQuery
 from engine.errors import OneThingError
 from engine.runtime import Runtime
 

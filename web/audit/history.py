@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, render_template, request
 from flask_babel import lazy_gettext as N_
 
-from engine import casesearch, replay
+from engine.audit import search as casesearch, replay
 from engine.errors import NotFound
 from engine.store.models import CASE_STATES, CaseRecord
 

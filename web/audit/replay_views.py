@@ -2,7 +2,7 @@
 waiting elements, tokens on parallel branches), the case data as of then, stepping
 forward and back; and the re-execution check (一致, or the first deviation).
 
-The state comes from `engine.replay.state_at`, which re-runs the case in memory from its
+The state comes from `engine.audit.replay.state_at`, which re-runs the case in memory from its
 pinned definitions and recorded inputs; nothing is written."""
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 from flask import abort, jsonify, render_template, request
 from flask_babel import gettext as _
 
-from engine import replay as replaying
-from engine.clock import SHANGHAI
+from engine.audit import replay as replaying
+from engine.worktime.clock import SHANGHAI
 from engine.errors import NotFound
 from engine.store.models import CaseRecord
 

@@ -9,8 +9,8 @@ from flask import Response, abort, render_template, request, stream_with_context
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from engine import casesearch, checkpoints, xes
-from engine.audit import verify_case
+from engine.audit import search as casesearch, checkpoints, xes
+from engine.cases.eventlog import verify_case
 from engine.errors import NotFound
 from engine.store.models import CaseRecord
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 
-from engine.ratings_stats import GROUPINGS, RatingStatistics, bar_chart
+from engine.loops.ratings_stats import GROUPINGS, RatingStatistics, bar_chart
 
 from ..auth import roles_required
 from . import bp

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 
-from engine.reminders import STATE_LABELS
+from engine.loops.reminders import STATE_LABELS
 
 from ..auth import roles_required
 from . import bp

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 
 from engine.store.models_loops import PUSH_STATES
-from engine.supervision import ACTIONS, PUSH_LABELS
+from engine.loops.supervision import ACTIONS, PUSH_LABELS
 
 from ..auth import current_actor, roles_required
 from . import bp

@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 
 from engine.errors import ValidationFailed
-from engine.workorders import STATE_LABELS
+from engine.loops.workorders import STATE_LABELS
 
 from .. import formsource
 from ..auth import current_actor, roles_required

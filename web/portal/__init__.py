@@ -11,16 +11,16 @@ from flask import (Blueprint, current_app, flash, redirect, render_template, req
                    url_for)
 from flask_babel import gettext as _
 
-from engine.deficiency import ONLINE
+from engine.acceptance.deficiency import ONLINE
 from engine.errors import Conflict, NotFound, OneThingError, ValidationFailed
-from engine.portal import PORTAL_ACTOR, TooManyAttempts
-from engine.ratings import BAD_SCORES, SCORES
+from engine.loops.portal import PORTAL_ACTOR, TooManyAttempts
+from engine.loops.ratings import BAD_SCORES, SCORES
 from engine.runtime import Runtime
 from ..i18n import N_
 
 bp = Blueprint("portal", __name__)
 
-# Labels the engine hands over (engine.portal STEPS and item states, engine.ratings SCORES,
+# Labels the engine hands over (engine.loops.portal STEPS and item states, engine.loops.ratings SCORES,
 # clock states), listed so the English catalogue has them; the templates translate them.
 ENGINE_LABELS = (N_("收件"), N_("受理"), N_("审查"), N_("决定"), N_("制证"), N_("送达"),
                  N_("补正中"), N_("审查中"), N_("准予许可"), N_("不予许可"), N_("待受理"),

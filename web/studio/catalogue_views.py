@@ -10,8 +10,8 @@ from flask import (Response, current_app, flash, redirect, render_template, requ
                    url_for)
 from flask_babel import gettext as _
 
-from engine.catalogue import CASE_TYPES, NECESSITIES, SOURCES, TYPE_CODES, UNIT_HOURS
-from engine.catalogue_store import CatalogueInvalid, CatalogueStore, decode
+from engine.definitions.catalogue import CASE_TYPES, NECESSITIES, SOURCES, TYPE_CODES, UNIT_HOURS
+from engine.definitions.catalogue_store import CatalogueInvalid, CatalogueStore, decode
 from engine.errors import Conflict, NotFound
 from engine.runtime import Runtime
 

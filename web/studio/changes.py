@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, NotFound
-from engine.migration import MigrationRefused, Migrations
+from engine.studio.migration import MigrationRefused, Migrations
 from engine.runtime import Runtime
 
 from ..auth import current_actor, roles_required

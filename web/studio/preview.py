@@ -11,7 +11,7 @@ from forms.formdata import FormDefinitionError, read_form
 from forms.merge import MergeConflict, merge_forms
 from forms.model import Form
 
-from engine.definitions import BPMN_NS, BpmnFile
+from engine.definitions.service import BPMN_NS, BpmnFile
 from engine.errors import NotFound, ValidationFailed
 from engine.runtime import Runtime
 

@@ -8,11 +8,12 @@ from flask import (Response, current_app, flash, jsonify, redirect, render_templ
                    url_for)
 from flask_babel import gettext as _
 
-from engine import deployments, studio_log
-from engine.definitions import read_bpmn
+from engine.definitions import deployments
+from engine.studio import log as studio_log
+from engine.definitions.service import read_bpmn
 from engine.errors import Conflict, InvalidDefinition, NotFound, ValidationFailed
 from engine.runtime import Runtime
-from engine.studio_log import StudioLog
+from engine.studio.log import StudioLog
 
 from ..auth import current_actor, roles_required
 from ..errors import status_of, wants_json

@@ -80,7 +80,7 @@ def seed_calendar() -> None:
     imported by administrators: `onething calendar import`)."""
     from datetime import datetime, timezone
 
-    from engine.workcalendar import package_days, package_years
+    from engine.worktime.workcalendar import package_days, package_years
 
     days = sa.table("calendar_day", sa.column("day", sa.Date), sa.column("kind", sa.String),
                     sa.column("name", sa.String), sa.column("source", sa.String))

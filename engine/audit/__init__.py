@@ -1,0 +1,1 @@
+"""The auditors' engine: replay, re-execution, checkpoints, XES, analytics, case search."""

@@ -1,0 +1,1 @@
+"""Process definitions: safe XML, deploy and versions, the item catalogue."""

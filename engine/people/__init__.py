@@ -1,0 +1,1 @@
+"""People: users, departments and lanes, sign-in limits."""

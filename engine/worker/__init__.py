@@ -1,0 +1,1 @@
+"""Background work: timers, 预警/逾期 escalations, the loops' jobs."""

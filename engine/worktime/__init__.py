@@ -1,0 +1,1 @@
+"""Time: the one clock, the official working-day calendar and statutory deadlines."""
