@@ -105,7 +105,7 @@ def task_data(spec_id: str) -> dict:
 
 
 def bpmn_files() -> list[Path]:
-    from web.cli import bpmn_paths
+    from cli.common import bpmn_paths
 
     return bpmn_paths([str(PROCESSES)]) + [LOOP_BPMN]
 
@@ -163,7 +163,7 @@ class Backend:
     """One OneThing runtime on one database, with every process deployed."""
 
     def __init__(self, name: str, url: str, instance: Path, cleanup=None):
-        from web.cli import deploy_paths
+        from cli.common import deploy_paths
         from web.formsource import form_check
 
         self.name, self.url, self._cleanup = name, url, cleanup

@@ -121,7 +121,7 @@ def runtime(database_url, clock, tmp_path):
 
 
 def deploy_files(rt, *paths: Path):
-    from web.cli import bpmn_paths, deploy_paths
+    from cli.common import bpmn_paths, deploy_paths
 
     return deploy_paths(rt, bpmn_paths([str(p) for p in paths]))
 

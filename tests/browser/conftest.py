@@ -147,7 +147,7 @@ def accepted_case(runtime, **changes):
     """A construction-permit case received and accepted through the engine (no browser):
     it waits in parallel review in all five departments."""
     from web import formsource
-    from web.demo import CONSTRUCTION_APPLICATION
+    from demo import CONSTRUCTION_APPLICATION
 
     with runtime.db.reading() as session:
         definition = runtime.definitions.latest(session, PROCESS)

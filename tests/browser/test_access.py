@@ -15,7 +15,7 @@ from engine.store.models import CaseRecord
 from engine.cases.views import Actor
 from tests.browser.conftest import (PROCESS, accepted_case, csrf_token, fill_application, login,
                                     screenshot)
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 HOUSING, WATER = "住房和城乡建设局", "水利局"
 FORBIDDEN = "无权执行此操作"

@@ -14,7 +14,7 @@ import pytest
 from engine.cases.views import Actor
 from tests.browser.conftest import (PDF, PROCESS, accepted_case, applicant_materials, approve,
                                     doc_screenshot, fill_application, login, screenshot)
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 HOUSING, WATER, ISSUANCE = "住房和城乡建设局", "水利局", "统一出件窗口"
 ITEM_COUNT = 12

@@ -12,7 +12,7 @@ from engine.audit import checkpoints
 from engine.cases.views import Actor
 from tests.conftest import FIXTURES, deploy_files
 from tests.engine.audit.test_checkpoints import edit_payload, rewrite_chain
-from web.cli import main
+from cli import main
 
 ADMIN = Actor("admin", frozenset({"admin"}))
 

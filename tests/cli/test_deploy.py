@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, inspect, select
 from engine.store.db import Database
 from engine.store.models import ProcessDefinition
 from tests.conftest import FIXTURES, PROCESSES
-from web.cli import main
+from cli import main
 
 HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
         '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"\n'

@@ -13,7 +13,7 @@ from engine.errors import NotAllowed, ValidationFailed
 from engine.store.models import CaseRecord
 from engine.cases.views import Actor
 from web import formsource
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 PROCESS = "onething_construction_permit"
 WINDOW, ISSUANCE = "综合受理窗口", "统一出件窗口"

@@ -25,7 +25,7 @@ RESTAURANT_CLERK = Actor("somebody", frozenset({"approver"}), frozenset({"住房
 
 def start_deficient(rt, missing=MISSING):
     from web import formsource
-    from web.demo import CONSTRUCTION_APPLICATION
+    from demo import CONSTRUCTION_APPLICATION
 
     with rt.db.reading() as session:
         definition = rt.definitions.latest(session, PROCESS)

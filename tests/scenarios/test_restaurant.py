@@ -21,7 +21,7 @@ from engine.store.models import CaseEvent, CaseRecord
 from engine.store.models_loops import SupervisionPush
 from engine.cases.views import Actor
 from web import formsource
-from web.demo import RESTAURANT_APPLICATION
+from demo import RESTAURANT_APPLICATION
 
 PROCESS = "onething_restaurant"
 WINDOW, ISSUANCE, FIRE = "综合受理窗口", "统一出件窗口", "消防救援支队"

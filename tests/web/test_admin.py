@@ -10,7 +10,7 @@ import pytest
 
 from engine.people.departments import Departments
 from tests.conftest import PROCESSES, deploy_files
-from web.cli import main
+from cli import main
 
 ZJJ = "住房和城乡建设局"
 FRONT = "综合受理窗口"

@@ -17,7 +17,7 @@ from engine.cases import eventlog as audit, canonical
 from web import create_app
 from tests.web.apicheck import check_response
 from web.api.openapi import openapi_document
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 API = "/api/v1"
 PROCESS = "onething_construction_permit"

@@ -18,7 +18,7 @@ from engine.worktime.clock import SHANGHAI
 from engine.store.models import CaseEvent, CaseRecord
 from engine.cases.views import Actor
 from web import formsource
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 ONE_THING = "onething_construction_permit"
 FRONT = Actor("frontdesk", frozenset({"frontdesk"}), frozenset({"综合受理窗口"}))

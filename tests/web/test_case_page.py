@@ -8,7 +8,7 @@ import pytest
 from engine.cases.views import Actor
 from tests.conftest import PROCESSES, deploy_files
 from web import formsource
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 ONE_THING = "onething_construction_permit"
 FRONT = Actor("frontdesk", frozenset({"frontdesk"}), frozenset({"综合受理窗口"}))

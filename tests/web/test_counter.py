@@ -13,7 +13,7 @@ import pytest
 from engine.cases import canonical
 from engine.cases.views import SYSTEM
 from web import formsource
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 PROCESS = "onething_construction_permit"
 FRONT_DESK = "综合受理窗口"
@@ -510,7 +510,7 @@ def test_a_misconfigured_platform_is_reported_on_the_page_not_as_a_crash(app, cl
 
 def test_one_form_report_shows_the_reduction(deployed, app, monkeypatch, tmp_path, capsys,
                                              database_url):
-    from web.cli import main
+    from cli import main
     from web.formsource import application_report
 
     with deployed.db.reading() as session:

@@ -14,7 +14,7 @@ import pytest
 
 from tests.web.apicheck import openapi_path
 from web import create_app
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 API = "/api/v1"
 PROCESS = "onething_construction_permit"

@@ -16,7 +16,7 @@ from engine.people.users import actor_of
 from engine.cases.views import Actor
 from tests.conftest import PROCESSES
 from web import formsource
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 ITEM = "item_drainage_permit"
 ITEM_FILE = PROCESSES / "items" / "drainage_permit.bpmn"

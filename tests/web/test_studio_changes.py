@@ -177,7 +177,7 @@ def test_catalogue_json_editor(analyst, runtime):
 
 @pytest.fixture
 def cli(runtime, database_url, monkeypatch, tmp_path):
-    from web.cli import main
+    from cli import main
 
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("ONETHING_INSTANCE", str(tmp_path / "cli-instance"))

@@ -1,6 +1,6 @@
 """A local stand-in for the data-sharing platform, read from a JSON file.
 
-Development, demos and tests use it; it holds the demo companies of web/demo.py, a few
+Development, demos and tests use it; it holds the demo companies of demo/, a few
 resident ID cards, one company on the dishonesty list and the department-issued materials
 of the construction-permit items. It answers like a real platform would: None for what it
 does not hold, a generated PDF for each material it does.

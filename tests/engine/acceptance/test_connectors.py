@@ -14,7 +14,7 @@ from engine.definitions import catalogue
 from engine.acceptance.connectors import (SHARED, DataSharing, FakeRegistry, SharingUnavailable,
     data_sharing, pull_material)
 from engine.acceptance.connectors.pdf import one_page
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 BAD_CREDIT = "91371500MA3N6UXW4Q"
 ROLES = ("builder", "contractor", "designer", "surveyor")

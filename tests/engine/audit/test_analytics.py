@@ -11,7 +11,7 @@ from engine.audit import analytics
 from engine.worktime.clock import SHANGHAI
 from engine.cases.views import Actor
 from web import formsource
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 PROCESS = "onething_construction_permit"
 PERMIT = "item_construction_permit"

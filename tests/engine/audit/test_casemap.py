@@ -14,7 +14,7 @@ from engine.store.models import HumanTask
 from engine.cases.views import Actor
 from tests.conftest import FIXTURES, PROCESSES, deploy_files
 from web import formsource
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 ONE_THING = "onething_construction_permit"
 FRONT = Actor("frontdesk", frozenset({"frontdesk"}), frozenset({"综合受理窗口"}))

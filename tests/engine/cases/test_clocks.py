@@ -13,7 +13,7 @@ from engine.errors import NotAllowed, ValidationFailed
 from engine.store.models import CaseRecord, HumanTask
 from engine.cases.views import Actor
 from web import formsource
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 ADMIN = Actor("admin", frozenset({"admin"}))
 FRONT = Actor("frontdesk", frozenset({"frontdesk"}), frozenset({"综合受理窗口"}))

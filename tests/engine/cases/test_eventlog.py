@@ -12,7 +12,7 @@ from engine.cases.eventlog import verify_case
 from engine.store.models import CaseEvent, CaseRecord
 from engine.cases.views import Actor
 from tests.conftest import FIXTURES, deploy_files
-from web.cli import main
+from cli import main
 
 ADMIN = Actor("admin", frozenset({"admin"}))
 

@@ -10,7 +10,7 @@ from engine.store.models import CaseEvent, CaseRecord, CaseState, HumanTask, Inc
 from engine.cases.views import Actor
 from tests.conftest import FIXTURES, deploy_files
 from web import formsource
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 ADMIN = Actor("admin", frozenset({"admin"}))
 FRONT = Actor("frontdesk", frozenset({"frontdesk"}), frozenset({"综合受理窗口"}))

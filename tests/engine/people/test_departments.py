@@ -14,7 +14,7 @@ from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.store.db import alembic_config
 from engine.people.users import ROLES
 from tests.conftest import PROCESSES, deploy_files
-from web.demo import DEMO_USERS, seed
+from demo import DEMO_USERS, seed
 
 ZJJ = "住房和城乡建设局"
 FRONT = "综合受理窗口"

@@ -16,7 +16,7 @@ import sys
 from datetime import date, datetime, time
 from pathlib import Path
 
-from .cli import _int_or_none, _runtime
+from cli.common import int_or_none, open_runtime
 
 
 def _find_cases(session, case: str | None):
@@ -27,7 +27,7 @@ def _find_cases(session, case: str | None):
     query = select(CaseRecord).order_by(CaseRecord.id)
     if case:
         query = query.where((CaseRecord.number == case)
-                            | (CaseRecord.id == _int_or_none(case)))
+                            | (CaseRecord.id == int_or_none(case)))
     return list(session.scalars(query))
 
 
@@ -36,7 +36,7 @@ def cmd_audit_verify(args) -> int:
         return _verify_checkpoint(args)
     from engine.cases.eventlog import verify_case
 
-    runtime = _runtime()
+    runtime = open_runtime()
     broken = checked = 0
     with runtime.db.reading() as session:
         cases = _find_cases(session, args.case)
@@ -65,7 +65,7 @@ def _key_path(args, runtime) -> Path:
 def _verify_checkpoint(args) -> int:
     from engine.audit import checkpoints
 
-    runtime = _runtime()
+    runtime = open_runtime()
     source = args.checkpoint
     try:
         public_key = None
@@ -77,8 +77,8 @@ def _verify_checkpoint(args) -> int:
         with runtime.db.reading() as session:
             if Path(source).exists():
                 checkpoint = checkpoints.Checkpoint.from_json(Path(source).read_bytes())
-            elif _int_or_none(source):
-                checkpoint = checkpoints.get_recorded(session, _int_or_none(source))
+            elif int_or_none(source):
+                checkpoint = checkpoints.get_recorded(session, int_or_none(source))
             else:
                 print(f"错误：检查点文件 {source} 不存在", file=sys.stderr)
                 return 2
@@ -106,7 +106,7 @@ def _verify_checkpoint(args) -> int:
 def cmd_audit_checkpoint(args) -> int:
     from engine.audit import checkpoints
 
-    runtime = _runtime()
+    runtime = open_runtime()
     path = _key_path(args, runtime)
     try:
         key = checkpoints.load_or_create_key(path)
@@ -129,7 +129,7 @@ def cmd_audit_checkpoint(args) -> int:
 def cmd_audit_public_key(args) -> int:
     from engine.audit import checkpoints
 
-    runtime = _runtime()
+    runtime = open_runtime()
     try:
         key = checkpoints.load_or_create_key(_key_path(args, runtime))
     except (ValueError, OSError) as exc:
@@ -163,14 +163,14 @@ def cmd_audit_export_xes(args) -> int:
 
     try:
         selection = XesFilter(
-            case_ids=[int(c) for c in args.case if _int_or_none(c)],
-            case_numbers=[c for c in args.case if not _int_or_none(c)],
+            case_ids=[int(c) for c in args.case if int_or_none(c)],
+            case_numbers=[c for c in args.case if not int_or_none(c)],
             process_keys=list(args.process), since=_moment(args.since),
             until=_moment(args.until, end=True))
     except ValueError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    runtime = _runtime()
+    runtime = open_runtime()
     try:
         summary = write_xes(runtime.db, args.file if args.file != "-" else sys.stdout.buffer,
                             selection)
@@ -185,7 +185,7 @@ def cmd_audit_export_xes(args) -> int:
 def cmd_replay(args) -> int:
     from engine.audit import replay
 
-    runtime = _runtime()
+    runtime = open_runtime()
     if args.all:
         def progress(result):
             if not result.conformant or not result.chain_ok:

@@ -1,6 +1,8 @@
 """The commands of the loops around approval (ratings, work orders, supervision, reminders)."""
 from __future__ import annotations
 
+from cli.common import open_runtime
+
 
 def add_commands(sub) -> None:
     add_rating_commands(sub)
@@ -24,18 +26,14 @@ def add_rating_commands(sub) -> None:
 
 
 def cmd_ratings_invite(args) -> int:
-    from .cli import _runtime
-
-    print(f"{_runtime().ratings.run_job()} 件已邀请评价或已发起差评整改")
+    print(f"{open_runtime().ratings.run_job()} 件已邀请评价或已发起差评整改")
     return 0
 
 
 def cmd_ratings_stats(args) -> int:
     from engine.loops.ratings_stats import RatingStatistics
 
-    from .cli import _runtime
-
-    runtime = _runtime()
+    runtime = open_runtime()
     print("\t".join(("口径", "评价数", "好评率", "差评", "处理中", "已整改", "已解释", "整改逾期")))
     for s in RatingStatistics(runtime.db, runtime.clock).by(args.by):
         rate = f"{s.good_rate * 100:.1f}%" if s.good_rate is not None else "-"
@@ -48,9 +46,7 @@ def cmd_ratings_ledger(args) -> int:
     from engine.worktime.clock import SHANGHAI
     from engine.loops.ratings_stats import RatingStatistics
 
-    from .cli import _runtime
-
-    runtime = _runtime()
+    runtime = open_runtime()
     entries = RatingStatistics(runtime.db, runtime.clock).ledger()
     for e in entries:
         state = ("已整改" if e.rating.rectified_at else "逾期未整改" if e.overdue else "整改中")
@@ -88,18 +84,14 @@ def add_supervision_workorder_reminder_commands(sub) -> None:
 
 
 def cmd_supervision_push(args) -> int:
-    from .cli import _runtime
-
-    print(f"{_runtime().loops.supervision.run_due()} 件审批结果已推送至监管部门")
+    print(f"{open_runtime().loops.supervision.run_due()} 件审批结果已推送至监管部门")
     return 0
 
 
 def cmd_supervision_report(args) -> int:
     from engine.cases.views import SYSTEM
 
-    from .cli import _runtime
-
-    tally = _runtime().loops.supervision.tally(SYSTEM)
+    tally = open_runtime().loops.supervision.tally(SYSTEM)
     print("\t".join(("监管部门", "推送", "待签收", "超时自动认领", "违法违规通知")))
     for t in tally:
         print("\t".join(str(v) for v in (t.supervisor, t.total, t.waiting, t.auto_claimed,
@@ -108,26 +100,20 @@ def cmd_supervision_report(args) -> int:
 
 
 def cmd_reminders_run(args) -> int:
-    from .cli import _runtime
-
-    print(f"{_runtime().loops.reminders.run_due()} 条续期提醒已生成")
+    print(f"{open_runtime().loops.reminders.run_due()} 条续期提醒已生成")
     return 0
 
 
 def cmd_reminders_list(args) -> int:
-    from .cli import _runtime
-
-    for r in _runtime().loops.reminders.listing():
+    for r in open_runtime().loops.reminders.listing():
         print("\t".join((r.valid_until.isoformat(), r.item_name, r.licence_no or "-",
                          r.holder or "-", r.case_number, r.state)))
     return 0
 
 
 def cmd_workorders_limits(args) -> int:
-    from .cli import _runtime
-
     print("\t".join(("类别", "名称", "派单（小时）", "签收（小时）", "答复（工作日）", "提前督办（工作日）")))
-    for c in _runtime().loops.workorders.limits.values():
+    for c in open_runtime().loops.workorders.limits.values():
         print("\t".join(str(v) for v in (c.key, c.label, c.dispatch_hours, c.sign_hours,
                                           c.answer_workdays, c.urge_before_workdays)))
     return 0
@@ -136,9 +122,7 @@ def cmd_workorders_limits(args) -> int:
 def cmd_workorders_list(args) -> int:
     from engine.cases.views import SYSTEM
 
-    from .cli import _runtime
-
-    for o in _runtime().loops.workorders.orders(SYSTEM):
+    for o in open_runtime().loops.workorders.orders(SYSTEM):
         print("\t".join((o.number, o.category, o.state, o.department or "-", o.citizen_name,
                          o.content[:40].replace("\n", " "))))
     return 0

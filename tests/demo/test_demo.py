@@ -5,13 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from engine.store.models import CaseRecord, HumanTask, Notification
-from web.demo import DEMO_USERS, seed
-from web.demo_cases import working_days_before
+from demo import DEMO_USERS, seed
+from demo.stories import working_days_before
 
 
 def _cases(rt):
     """Each demo case by the title of the story that made it."""
-    from web.demo_cases import STORIES
+    from demo.stories import STORIES
 
     seeded = {}
     with rt.db.reading() as session:

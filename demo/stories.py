@@ -18,7 +18,7 @@ from engine.runtime import Runtime
 from engine.cases.views import Actor, CaseView, TaskView
 from engine.worktime.workcalendar import WorkingCalendar
 
-from . import formsource
+from web import formsource
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Demo data: users for every window and department, and cases in every state a hall
-sees (web/demo_cases.py), so a new user of `make demo` walks into a living service hall.
+sees (demo/stories.py), so a new user of `make demo` walks into a living service hall.
 Safe to run again: users are kept (their tokens are renewed), cases are only seeded into
 an empty hall."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from engine.runtime import Runtime
 from engine.store.models import CaseRecord
 from engine.cases.views import Actor
 
-from .demo_cases import seed_cases
+from demo.stories import seed_cases
 
 # username, display name, password, roles, departments (lane names)
 DEMO_USERS = [

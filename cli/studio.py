@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from .cli import _runtime
+from cli.common import open_runtime
 
 CLI_ACTOR = "cli"
 
@@ -25,7 +25,7 @@ CLI_ACTOR = "cli"
 def _migrations():
     from engine.studio.migration import Migrations
 
-    return Migrations(_runtime().cases)
+    return Migrations(open_runtime().cases)
 
 
 def cmd_diff(args) -> int:
@@ -109,7 +109,7 @@ def cmd_catalogue_validate(args) -> int:
         return 1
     print(f"{path.name}：有效，{len(parsed.entries)} 个事项")
     try:
-        runtime = _runtime()
+        runtime = open_runtime()
         for warning in runtime.catalogues.warnings(runtime.definitions, decode(path.read_bytes())):
             print(f"注意：{warning}")
     except Exception:  # noqa: BLE001 — no database yet: the file itself is what was asked
@@ -122,7 +122,7 @@ def cmd_catalogue_import(args) -> int:
 
     try:
         data = decode(Path(args.file).read_bytes())
-        view = _runtime().catalogues.save(data, args.actor)
+        view = open_runtime().catalogues.save(data, args.actor)
     except CatalogueInvalid as invalid:
         print(f"未导入：{len(invalid.problems)} 处错误", file=sys.stderr)
         for problem in invalid.problems:
@@ -139,7 +139,7 @@ def cmd_catalogue_import(args) -> int:
 
 
 def cmd_catalogue_history(args) -> int:
-    history = _runtime().catalogues.history()
+    history = open_runtime().catalogues.history()
     if not history:
         print("尚未保存过版本：使用随系统提供的目录文件")
     for v in history:
@@ -149,7 +149,7 @@ def cmd_catalogue_history(args) -> int:
 
 
 def cmd_catalogue_export(args) -> int:
-    store = _runtime().catalogues
+    store = open_runtime().catalogues
     if args.version:
         document = store.load(args.version)[1]
     else:
