@@ -57,9 +57,7 @@ def cmd_audit_verify(args) -> int:
 
 
 def _key_path(args, runtime) -> Path:
-    from engine.audit.checkpoints import default_key_path
-
-    return Path(args.key) if getattr(args, "key", None) else default_key_path(runtime.instance)
+    return Path(args.key) if getattr(args, "key", None) else runtime.audit_key
 
 
 def _verify_checkpoint(args) -> int:

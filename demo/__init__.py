@@ -131,8 +131,7 @@ def seed(runtime: Runtime) -> list[dict[str, Any]]:
         empty = not session.scalar(select(func.count()).select_from(CaseRecord))
     if empty:
         seed_cases(runtime, clerks(), APPLICATIONS)
-        if runtime.escalations is not None:
-            runtime.escalations.scan()  # 预警/逾期 notices for the cases seeded late
+        runtime.escalations.scan()  # 预警/逾期 notices for the cases seeded late
     return users
 
 

@@ -1,61 +1,53 @@
-"""The composition root: one place that wires the database, clock, sandbox, definitions
-and case service together from configuration. web/ and the CLI both start here."""
+"""The composition root: one place that wires the database, clock, sandbox, definitions,
+case service and the services around them together from the settings (engine.settings).
+web/, the CLI, the demo and the bench all start here; nothing else reads the environment."""
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
-from engine.definitions import catalogue
-from engine.cases.service import CaseService
-from engine.worktime.clock import SHANGHAI, Clock, SystemClock
-from engine.cases.clocks import CalendarSource, Clocks
-from engine.worktime.deadlines import Limit, due_at
-from engine.definitions.service import Check, Definitions
+from engine.acceptance.credit import CreditFlags
 from engine.acceptance.deficiency import Deficiencies
+from engine.acceptance.postverification import PostVerification
+from engine.audit.checkpoints import default_key_path
+from engine.cases.clocks import CalendarSource, Clocks
+from engine.cases.materials_access import link_step_materials
+from engine.cases.service import CaseService
+from engine.cases.tasklist import TaskList
+from engine.cases.uploads import UploadStore
+from engine.definitions import catalogue
+from engine.definitions.catalogue_store import CatalogueStore, LiveCatalogue
+from engine.definitions.service import Check, Definitions
+from engine.loops.portal import Portal, PortalSettings
+from engine.loops.rating_review import on_step as rating_review_on_step
+from engine.loops.ratings import Ratings, RatingSettings
+from engine.people.users import Users
+from engine.sandbox import Sandbox
+from engine.sandbox.clockbound import clock_bound_sandbox
+from engine.settings import Settings
+from engine.store.db import Database
 from engine.studio.drafts import Drafts
 from engine.worker.escalations import Escalations
-from engine.sandbox import Sandbox
-from engine.store.db import Database
-from engine.cases.tasklist import TaskList
+from engine.worker.loops import Loops, build_loops
 from engine.worker.timers import TimerWorker
-from engine.cases.materials_access import link_step_materials
-from engine.cases.uploads import UploadStore
-from engine.people.users import Users
-from engine.worktime.workcalendar import WorkingCalendar
-
-
-def default_instance_path() -> Path:
-    return Path(os.environ.get("ONETHING_INSTANCE", Path.cwd() / "instance"))
-
-
-def default_database_url(instance: Path | None = None) -> str:
-    if os.environ.get("DATABASE_URL"):
-        return os.environ["DATABASE_URL"]
-    instance = instance or default_instance_path()
-    instance.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{instance / 'onething.sqlite3'}"
+from engine.worktime.clock import Clock, SystemClock
 
 
 def load_catalogue(path: str | Path | None = None) -> catalogue.Catalogue | None:
-    """The item catalogue (事项目录): `path`, else $ONETHING_CATALOGUE, else the one shipped
-    in processes/; None when there is none (clocks then have no limits to start)."""
-    path = path or os.environ.get("ONETHING_CATALOGUE")
+    """The item catalogue (事项目录): `path`, else the one shipped in processes/; None when
+    there is none (clocks then have no limits to start)."""
     if path is None and not catalogue.DEFAULT_PATH.exists():
         return None
     return catalogue.load(path)
 
 
-def catalogue_store(db: Database, clock: Clock, path: str | Path | None = None):
+def catalogue_store(db: Database, clock: Clock, path: str | Path | None = None) -> CatalogueStore:
     """The catalogue's stored versions (the studio edits them); the runtime uses the newest,
     else the file (`load_catalogue`), and notices a new version without a restart."""
-    from engine.definitions.catalogue_store import CatalogueStore
-
-    def document():
-        chosen = path or os.environ.get("ONETHING_CATALOGUE") or catalogue.DEFAULT_PATH
+    def document() -> Any:
+        chosen = path or catalogue.DEFAULT_PATH
         return json.loads(Path(chosen).read_text(encoding="utf-8"))
 
     store = CatalogueStore(db, clock, fallback=lambda: load_catalogue(path),
@@ -64,39 +56,11 @@ def catalogue_store(db: Database, clock: Clock, path: str | Path | None = None):
     return store
 
 
-def clock_bound_sandbox(clock: Clock, calendars: CalendarSource | None = None) -> Sandbox:
-    """The one sandbox used both to check definitions at deploy and to run them, so a
-    function that deploy accepts is one that cases can call. `workdays_after(n)` is the
-    end of the n-th working day from now (for timer events: timeDate expressions)."""
-    def workdays_after(count: int) -> str:
-        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 3650:
-            raise ValueError("工作日数须为 0 到 3650 之间的整数")
-        calendar = calendars.get() if calendars else WorkingCalendar.from_package()
-        return due_at(calendar, clock.now(), Limit(count)).isoformat()
-
-    def hours_after(count: int) -> str:
-        """Now plus `count` natural hours (12345 dispatch and sign-for limits)."""
-        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 24 * 366:
-            raise ValueError("小时数须为 0 到 8784 之间的整数")
-        return (clock.now() + timedelta(hours=count)).isoformat()
-
-    def workdays_later(moment: str, count: int) -> str:
-        """The end of the `count`-th working day after the ISO time `moment` (an approved
-        extension moves a deadline, not today)."""
-        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 3650:
-            raise ValueError("工作日数须为 0 到 3650 之间的整数")
-        start = datetime.fromisoformat(str(moment)[:40])
-        start = start if start.tzinfo else start.replace(tzinfo=SHANGHAI)
-        calendar = calendars.get() if calendars else WorkingCalendar.from_package()
-        return due_at(calendar, start, Limit(count)).isoformat()
-
-    return Sandbox().with_functions(now=lambda: clock.now(), today=lambda: clock.now().date(),
-                                    workdays_after=workdays_after, hours_after=hours_after,
-                                    workdays_later=workdays_later)
-
-
 @dataclass
 class Runtime:
+    """Every service of the hall, built once by `build_runtime`; none is optional."""
+
+    settings: Settings
     db: Database
     clock: Clock
     sandbox: Sandbox
@@ -105,78 +69,66 @@ class Runtime:
     users: Users
     tasks: TaskList
     uploads: UploadStore
-    instance: Path = field(default_factory=default_instance_path)
-    clocks: Clocks | None = None
-    timers: TimerWorker | None = None
-    escalations: Escalations | None = None
-    catalogue: catalogue.Catalogue | None = None
-    drafts: Drafts | None = None
-    deficiencies: Deficiencies | None = None
-    ratings: "Ratings | None" = None  # 好差评 (engine/ratings.py)
-    portal: "Portal | None" = None  # applicant portal read model (engine/portal.py)
-    catalogues: "CatalogueStore | None" = None  # studio-edited catalogue versions
-    credit: "CreditFlags | None" = None  # the hall's own credit flags (engine/credit.py)
-    loops: "Loops | None" = None  # 审管联动, 12345 work orders, renewal reminders (engine/jobs.py)
+    instance: Path
+    clocks: Clocks
+    timers: TimerWorker
+    escalations: Escalations
+    catalogue: LiveCatalogue  # the newest stored catalogue version, else the file
+    catalogues: CatalogueStore  # the studio-edited catalogue versions
+    drafts: Drafts
+    deficiencies: Deficiencies  # 容缺受理
+    credit: CreditFlags  # the hall's own credit flags (告知承诺 site checks)
+    ratings: Ratings  # 好差评
+    portal: Portal  # the applicant portal's read model
+    loops: Loops  # 审管联动, 12345 work orders, renewal reminders
+    audit_key: Path  # the checkpoint signing key (outside the database)
 
 
 def build_runtime(database_url: str | None = None, *, clock: Clock | None = None,
                   instance: Path | None = None, checks: Sequence[Check] = (),
                   region_code: str | None = None, upload_limit: int | None = None,
-                  catalogue_path: str | Path | None = None) -> Runtime:
-    instance = Path(instance or default_instance_path())
-    db = Database(database_url or default_database_url(instance))
+                  catalogue_path: str | Path | None = None,
+                  settings: Settings | None = None) -> Runtime:
+    """The runtime of `settings` (default: read from the environment, once, here); the
+    keyword arguments override single settings (tests, and the web app's own config)."""
+    settings = settings or Settings.from_env()
+    instance = Path(instance or settings.instance)
+    db = Database(database_url or settings.database_url_in(instance))
     clock = clock or SystemClock()
     calendars = CalendarSource(db)
     sandbox = clock_bound_sandbox(clock, calendars)
     definitions = Definitions(sandbox, checks)
-    catalogues = catalogue_store(db, clock, catalogue_path)
+    catalogues = catalogue_store(db, clock, catalogue_path or settings.catalogue_path)
     items = catalogues.live()
-    clocks = Clocks(clock, items, calendars,
-                    warn_days=int(os.environ.get("ONETHING_WARN_DAYS", "2")))
+    clocks = Clocks(clock, items, calendars, warn_days=settings.warn_days)
     cases = CaseService(db, definitions, clock, sandbox, clocks=clocks,
-                        region_code=region_code or os.environ.get("ONETHING_REGION", "371500"))
+                        region_code=region_code or settings.region_code)
     uploads = UploadStore(db, clock, instance / "uploads",
                           max_bytes=upload_limit or UploadStore.DEFAULT_MAX_BYTES)
     cases.add_step_hook(link_step_materials)  # materials belong to their cases
     escalations = Escalations(db, clock, clocks)
-    runtime = Runtime(db, clock, sandbox, definitions, cases, Users(db), TaskList(db), uploads,
-                      instance, clocks, TimerWorker(db, cases, clock, escalations=escalations),
-                      escalations, items, drafts=Drafts(db, definitions, clock),
-                      deficiencies=Deficiencies(
-                          cases, items, calendars, clock, uploads,
-                          supply_days=int(os.environ.get("ONETHING_DEFICIENCY_DAYS", "5"))),
-                      catalogues=catalogues)
-    add_ratings_and_portal(runtime)
-    add_credit_and_post_verification(runtime)
-    add_loops(runtime)
-    return runtime
+    timers = TimerWorker(db, cases, clock, escalations=escalations)
 
+    # 好差评: its 差评 cases write back through a step hook; invitations are a worker job.
+    ratings = Ratings(db, clock, cases, items,
+                      RatingSettings(settings.rating_invite_days, settings.rectify_days))
+    cases.add_step_hook(rating_review_on_step)
+    timers.jobs.append(ratings.run_job)
+    # 告知承诺: a failed site check revokes the result, records it and flags the applicant.
+    credit = CreditFlags(db, clock)
+    cases.add_step_hook(PostVerification(credit, sandbox, clocks))
 
-def add_ratings_and_portal(runtime: Runtime) -> None:
-    """好差评 (its 差评 cases write back through a step hook; invitations are a worker job)
-    and the applicant portal."""
-    from engine.loops.portal import Portal
-    from engine.loops.rating_review import on_step
-    from engine.loops.ratings import Ratings
-
-    runtime.ratings = Ratings(runtime.db, runtime.clock, runtime.cases, runtime.catalogue)
-    runtime.cases.add_step_hook(on_step)
-    if runtime.timers is not None:
-        runtime.timers.jobs.append(runtime.ratings.run_job)
-    runtime.portal = Portal(runtime.db, runtime.clock, runtime.clocks, runtime.catalogue,
-                            runtime.uploads)
-
-
-def add_credit_and_post_verification(runtime: Runtime) -> None:
-    """Credit flags, and the 告知承诺 hook: a failed site check revokes, records, flags."""
-    from engine.acceptance.postverification import install
-
-    install(runtime)
-
-
-def add_loops(runtime: Runtime) -> None:
-    """审管联动, 12345 work orders and renewal reminders: step hooks and worker jobs."""
-    from engine.worker.loops import build_loops
-
-    runtime.loops = build_loops(runtime.db, runtime.cases, runtime.clock, runtime.catalogue,
-                                runtime.timers)
+    return Runtime(
+        settings=settings, db=db, clock=clock, sandbox=sandbox, definitions=definitions,
+        cases=cases, users=Users(db), tasks=TaskList(db), uploads=uploads, instance=instance,
+        clocks=clocks, timers=timers, escalations=escalations, catalogue=items,
+        catalogues=catalogues, drafts=Drafts(db, definitions, clock),
+        deficiencies=Deficiencies(cases, items, calendars, clock, uploads,
+                                  supply_days=settings.deficiency_days),
+        credit=credit, ratings=ratings,
+        portal=Portal(db, clock, clocks, items, uploads,
+                      PortalSettings(settings.portal_window_minutes,
+                                     settings.portal_per_client, settings.portal_per_case)),
+        loops=build_loops(db, cases, clock, items, timers, settings),
+        audit_key=default_key_path(instance, settings.audit_key),
+    )

@@ -81,7 +81,7 @@ def register_blueprints(app: Flask) -> None:
             from flask_login import current_user
 
             runtime = app.extensions["onething"]
-            if not current_user.is_authenticated or runtime.escalations is None:
+            if not current_user.is_authenticated:
                 return 0
             return len(runtime.escalations.unread(current_user.id, limit=99))
         return {"nav_extra": nav_extra, "unread_count": unread_count}

@@ -59,7 +59,7 @@ def show(case_id: int):
             task_names[event.task_spec] = canonical.loads(event.payload).get("name",
                                                                              event.task_spec)
     names = _display_names(rt, {case.created_by, *(e.actor for e in events)})
-    clock = rt.clocks.summary_of(case.id) if rt.clocks else None
+    clock = rt.clocks.summary_of(case.id)
     item_clocks = {c["scope"]: c for c in (clock or {}).get("items", [])}
     return render_template(
         "cases/show.html", case=case, casemap=casemap, selected=selected, events=events,
@@ -104,7 +104,5 @@ def _display_names(rt: Runtime, usernames) -> dict[str, str]:
 
 def _loop_notices(rt: Runtime, case_id: int) -> dict:
     """审管联动 pushes (with any violation notice) and renewal reminders of the case."""
-    if rt.loops is None:
-        return {"supervision": [], "reminders": []}
     return {"supervision": rt.loops.supervision.for_case(case_id),
             "reminders": rt.loops.reminders.for_case(case_id)}

@@ -50,8 +50,6 @@ def runtime() -> Runtime:
 
 def catalogue() -> Catalogue:
     """The runtime's item catalogue (config CATALOGUE / env ONETHING_CATALOGUE)."""
-    if runtime().catalogue is None:
-        raise NotFound(_("未配置事项目录"))
     return runtime().catalogue
 
 
@@ -226,7 +224,7 @@ def submit(key: str):
     if pulled:
         data["shared_materials"] = {field_id: p.record() for field_id, p in pulled.items()}
     deferred = _missing(app, values, (DEFERRABLE,)) if action == ACCEPT else []
-    if deferred and runtime().deficiencies is not None:
+    if deferred:
         data.update(runtime().deficiencies.plan(
             app.definition.key,
             [MissingMaterial(r.field.id, r.field.label, r.item) for r in deferred],

@@ -57,7 +57,7 @@ def index():
     counts = rt.tasks.counts(actor, state=state, process=process, due=due)
     with rt.db.reading() as session:
         processes = [(d.key, d.name) for d in rt.definitions.all_latest(session)]
-    clocks = {t.id: rt.clocks.state_of(t.due_at) for t in tasks} if rt.clocks else {}
+    clocks = {t.id: rt.clocks.state_of(t.due_at) for t in tasks}
     return render_template("tasks/index.html", tasks=tasks, tab=tab, tabs=TABS, counts=counts,
                            filters=filters, processes=processes, states=TASK_STATES,
                            clocks=clocks, clock_states=CLOCK_STATES)
@@ -80,7 +80,7 @@ def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
     task_names = {e.task_spec: canonical.loads(e.payload).get("name", e.task_spec)
                   for e in events if e.kind == "task_created"}
     results = item_results(rt, case.process_key, events, case.tasks, current)
-    clock = rt.clocks.summary_of(case.id) if rt.clocks else None
+    clock = rt.clocks.summary_of(case.id)
     return render_template(
         "tasks/task.html", task=task, case=case, form=form, values=values, errors=errors or {},
         clock=clock, task_clock=_task_clock(clock, task), procedures=SPECIAL_PROCEDURES,
@@ -208,16 +208,14 @@ def procedure(task_id: str):
 @login_required
 def notifications():
     rt = runtime()
-    items = rt.escalations.unread(current_actor().username) if rt.escalations else []
+    items = rt.escalations.unread(current_actor().username)
     return render_template("tasks/notifications.html", items=items)
 
 
 @bp.post("/notifications/read")
 @login_required
 def notifications_read():
-    rt = runtime()
-    if rt.escalations:
-        rt.escalations.mark_read(current_actor().username)
+    runtime().escalations.mark_read(current_actor().username)
     return redirect(url_for("tasks.index"))
 
 

@@ -124,9 +124,3 @@ def item_label(data: dict[str, Any], item: str) -> str:
     number = data.get(f"{item}_licence_no")
     return f"许可（{number}）" if number else "许可"
 
-
-def install(runtime) -> None:
-    """Give the runtime its credit store and register the hook (called by build_runtime)."""
-    runtime.credit = CreditFlags(runtime.db, runtime.clock)
-    runtime.cases.add_step_hook(PostVerification(runtime.credit, runtime.sandbox,
-                                                 runtime.clocks))

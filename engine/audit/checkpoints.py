@@ -30,12 +30,13 @@ from sqlalchemy.orm import Session
 
 from engine.cases import eventlog as audit, canonical
 from engine.errors import NotFound
+from engine.settings import AUDIT_KEY_ENV
 from engine.store.models import CaseEvent, CaseRecord
 from engine.store.models_audit import AuditCheckpoint
 
 FORMAT = "onething-checkpoint-1"
 KEY_FILE_NAME = "audit-signing-key.pem"      # in the instance folder
-KEY_ENV = "ONETHING_AUDIT_KEY"               # overrides the key path
+KEY_ENV = AUDIT_KEY_ENV  # overrides the key path (engine.settings)
 
 # Per-case verdicts of `verify` (CaseCheck.status).
 OK = "ok"
@@ -163,11 +164,10 @@ class CheckpointReport:
         return self.signature_ok and self.root_ok and not self.broken and not self.problems
 
 
-def default_key_path(instance: Path) -> Path:
-    """$ONETHING_AUDIT_KEY when set, else <instance>/audit-signing-key.pem."""
-    if os.environ.get(KEY_ENV):
-        return Path(os.environ[KEY_ENV])
-    return Path(instance) / KEY_FILE_NAME
+def default_key_path(instance: Path, configured: Path | None = None) -> Path:
+    """The configured path (Settings.audit_key, $ONETHING_AUDIT_KEY) when there is one,
+    else <instance>/audit-signing-key.pem."""
+    return Path(configured) if configured else Path(instance) / KEY_FILE_NAME
 
 
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:

@@ -31,8 +31,11 @@ from engine.cases import eventlog as audit, canonical, state
 from engine.audit import reexecution_changes as changes
 from engine.cases.helpers import recordable, timer_due
 from engine.audit.datadiff import first_difference, value_at
+from engine.audit.deviation import (DATA_DIFFERS, ENDING_DIFFERS, ENGINE_FAILED, NOT_ENABLED,
+                                    TASKS_DIFFER, Deviated)
 from engine.worktime.clock import FrozenClock
 from engine.sandbox import script_engine
+from engine.sandbox.clockbound import clock_bound_sandbox
 from engine.worktime.spiffclock import running_on
 from engine.store.models import CaseEvent, CaseRecord, ProcessDefinition
 
@@ -41,23 +44,6 @@ INPUTS = (audit.CASE_STARTED, audit.TASK_COMPLETED, audit.TIMER_FIRED, audit.CAS
           audit.MATERIAL_SUPPLIED)
 EFFECTS = (audit.TASK_CREATED, audit.TASK_CANCELLED, audit.CASE_COMPLETED,
            audit.INCIDENT_RAISED)
-
-NOT_ENABLED = "not_enabled"
-TASKS_DIFFER = "tasks_differ"
-DATA_DIFFERS = "data_differs"
-ENDING_DIFFERS = "ending_differs"
-DEFINITION_MISSING = "definition_missing"
-ENGINE_FAILED = "engine_failed"
-
-
-class Deviated(Exception):
-    """Raised inside the replay at the first difference from the record."""
-
-    def __init__(self, seq: int, kind: str, message: str, expected: Any = None,
-                 actual: Any = None):
-        super().__init__(message)
-        self.seq, self.kind, self.message = seq, kind, message
-        self.expected, self.actual = expected, actual
 
 
 @dataclass
@@ -178,10 +164,8 @@ class Replayer:
         if isinstance(payload.get("pins"), dict):
             self.pins = dict(payload["pins"])  # the case may have been migrated since
         spec, subprocess_specs = changes.specs(self, event, self.pins)
-        from engine.runtime import clock_bound_sandbox  # late: runtime imports this package
-
-        calendars = getattr(self.runtime.clocks, "calendars", None)
-        self.engine = script_engine(clock_bound_sandbox(self.clock, calendars))
+        self.engine = script_engine(clock_bound_sandbox(self.clock,
+                                                        self.runtime.clocks.calendars))
         with running_on(self.clock):
             self.workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.engine)
         self.workflow.task_tree.data.update(copy.deepcopy(payload.get("data") or {}))

@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.worktime.spiffclock import running_on
 from engine.cases import eventlog as audit, state
+from engine.audit.deviation import DATA_DIFFERS, DEFINITION_MISSING, NOT_ENABLED, Deviated
 from engine.errors import NotFound
 from engine.store.models import CaseEvent
 
@@ -16,8 +17,6 @@ from engine.store.models import CaseEvent
 def amend(replayer, event: CaseEvent, payload: dict[str, Any]) -> None:
     """Data changed outside any task (CaseService.amend_data): written into every task
     that carries one of the keys, as the service did."""
-    from engine.audit.reexecution import DATA_DIFFERS, Deviated
-
     values = payload.get("data")
     if not isinstance(values, dict):
         raise Deviated(event.seq, DATA_DIFFERS,
@@ -38,8 +37,6 @@ def completes_in_same_step(events: list[CaseEvent], event: CaseEvent) -> bool:
 
 
 def specs(replayer, event: CaseEvent, pins: dict[str, str]):
-    from engine.audit.reexecution import DEFINITION_MISSING, Deviated
-
     try:
         return replayer.runtime.definitions.specs_for(replayer.session,
                                                       replayer.case.process_key, pins)
@@ -51,7 +48,6 @@ def migrate(replayer, event: CaseEvent, payload: dict[str, Any]) -> None:
     """The case moved to other versions: re-point the replay as engine.studio.migration does
     (SpiffWorkflow's spec diff; open and waiting tasks keep id, data and internal state)."""
     from engine.studio.migration import repoint
-    from engine.audit.reexecution import DATA_DIFFERS, Deviated
 
     key, pins = payload.get("process"), payload.get("pins")
     if not isinstance(pins, dict) or key not in pins:
@@ -68,7 +64,6 @@ def migrate(replayer, event: CaseEvent, payload: dict[str, Any]) -> None:
 def revert(replayer, event: CaseEvent, payload: dict[str, Any]) -> None:
     """A migration undone: back to the pins and state from before it (a revert is only
     allowed while nothing else happened since, so it is always the latest one)."""
-    from engine.audit.reexecution import DATA_DIFFERS, NOT_ENABLED, Deviated
 
     if not replayer.migrations:
         raise Deviated(event.seq, NOT_ENABLED, f"事件 #{event.seq}：撤销迁移，但此前并无迁移")

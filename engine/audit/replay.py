@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from engine.cases import eventlog as audit, canonical, ids
 from engine.audit.datadiff import Change, diff  # noqa: F401  (part of this module's interface)
 from engine.errors import NotFound
-from engine.audit.reexecution import (DATA_DIFFERS, DEFINITION_MISSING, ENDING_DIFFERS,
-    ENGINE_FAILED, NOT_ENABLED, TASKS_DIFFER, Deviated, Replayer)
+from engine.audit.deviation import (DATA_DIFFERS, DEFINITION_MISSING, ENDING_DIFFERS,  # noqa: F401
+                                    ENGINE_FAILED, NOT_ENABLED, TASKS_DIFFER, Deviated)
+from engine.audit.reexecution import Replayer
 from engine.store.models import CaseEvent, CaseRecord
 
 # Kinds of deviation a re-execution reports (Deviation.kind):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -58,12 +57,6 @@ class PortalSettings:
     window_minutes: int = 15
     per_client: int = 20
     per_case: int = 5
-
-    @classmethod
-    def from_env(cls) -> "PortalSettings":
-        return cls(int(os.environ.get("ONETHING_PORTAL_WINDOW_MINUTES", "15")),
-                   int(os.environ.get("ONETHING_PORTAL_PER_CLIENT", "20")),
-                   int(os.environ.get("ONETHING_PORTAL_PER_CASE", "5")))
 
 
 @dataclass(frozen=True)
@@ -113,7 +106,7 @@ class Portal:
                  settings: PortalSettings | None = None):
         self.db, self.clock, self.clocks, self.catalogue = db, clock, clocks, catalogue
         self.uploads = uploads
-        self.settings = settings or PortalSettings.from_env()
+        self.settings = settings or PortalSettings()
 
     # -- look-up -----------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ transaction, so the row never disagrees with the process.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -48,11 +47,6 @@ class RatingSettings:
 
     invite_days: int = 3
     rectify_days: int = 15
-
-    @classmethod
-    def from_env(cls) -> "RatingSettings":
-        return cls(int(os.environ.get("ONETHING_RATING_INVITE_DAYS", "3")),
-                   int(os.environ.get("ONETHING_RECTIFY_DAYS", "15")))
 
 
 @dataclass(frozen=True)
@@ -108,7 +102,7 @@ class Ratings:
     def __init__(self, db: Database, clock: Clock, cases: CaseService,
                  catalogue: Catalogue | None, settings: RatingSettings | None = None):
         self.db, self.clock, self.cases, self.catalogue = db, clock, cases, catalogue
-        self.settings = settings or RatingSettings.from_env()
+        self.settings = settings or RatingSettings()
 
     # -- what can be rated -------------------------------------------------------------
 

@@ -36,7 +36,7 @@ from engine.cases.helpers import definition_key
 from engine.worktime.clock import SHANGHAI
 from engine.people.departments import N_
 from engine.errors import Conflict, NotAllowed, NotFound
-from engine.worker.loops import notify, people_of
+from engine.loops.notices import notify, people_of
 from engine.store.models import CaseRecord
 from engine.store.models_loops import (PUSH_AUTO_CLAIMED, PUSH_CLOSED, PUSH_PENDING, PUSH_QUEUED,
     PUSH_SIGNED, PUSH_STATES, PUSH_VIOLATION, SupervisionPush)

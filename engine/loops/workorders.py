@@ -16,7 +16,6 @@ routes 签收 and 办理 to that department's queue.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -30,7 +29,7 @@ from engine.cases import eventlog as audit
 from engine.cases.helpers import timer_due
 from engine.people.departments import N_
 from engine.errors import NotAllowed, NotFound, ValidationFailed
-from engine.worker.loops import notify, people_of
+from engine.loops.notices import notify, people_of
 from engine.store.models import TASK_COMPLETED, CaseEvent, CaseRecord, Department, HumanTask
 from engine.store.models_loops import WorkOrder
 from engine.cases.views import Actor, CaseView
@@ -71,7 +70,7 @@ class CategoryLimits:
 
 def load_limits(path: str | Path | None = None) -> dict[str, CategoryLimits]:
     """Each category's time limits from the JSON file, checked as a whole."""
-    path = Path(path or os.environ.get("ONETHING_WORKORDER_LIMITS") or DEFAULT_LIMITS)
+    path = Path(path or DEFAULT_LIMITS)
     raw = json.loads(path.read_text(encoding="utf-8"))
     out = {}
     for key, spec in (raw.get("categories") or {}).items():

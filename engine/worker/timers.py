@@ -42,8 +42,8 @@ class Round:
 
 
 class TimerWorker:
-    def __init__(self, db: Database, cases: CaseService, clock: Clock, *, batch: int = 100,
-                 max_attempts: int = 5, escalations: Escalations | None = None):
+    def __init__(self, db: Database, cases: CaseService, clock: Clock, *,
+                 escalations: Escalations, batch: int = 100, max_attempts: int = 5):
         self.db, self.cases, self.clock = db, cases, clock
         self.escalations = escalations
         self.batch, self.max_attempts = batch, max_attempts
@@ -75,11 +75,10 @@ class TimerWorker:
                 log.exception("timer %s failed", timer_id)
                 self._record_failure(timer_id, exc)
                 result.failed.append(timer_id)
-        if self.escalations is not None:
-            try:
-                result.notified = self.escalations.scan()
-            except Conflict:
-                pass  # another worker is scanning the same tasks right now
+        try:
+            result.notified = self.escalations.scan()
+        except Conflict:
+            pass  # another worker is scanning the same tasks right now
         for job in self.jobs:
             try:
                 result.jobs += job() or 0

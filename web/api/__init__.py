@@ -185,7 +185,7 @@ def get_case(case_id: int):
     rt = runtime()
     case = rt.cases.get_case(case_id, g.actor)
     body = case.to_json()
-    body["clock"] = rt.clocks.summary_of(case.id) if rt.clocks else None
+    body["clock"] = rt.clocks.summary_of(case.id)
     body["materials"] = formsource.case_materials(rt, case, g.actor)
     return jsonify(body)
 
@@ -313,7 +313,7 @@ def upload():
 def task_json(task) -> dict[str, Any]:
     """A task as the API shows it, with its deadline's state (正常/预警/逾期)."""
     out = task.to_json()
-    clock = runtime().clocks.state_of(task.due_at) if runtime().clocks else None
+    clock = runtime().clocks.state_of(task.due_at)
     out["clock"] = None if clock is None else {
         "state": clock[0], "status": STATE_LABELS[clock[0]], "remaining_workdays": clock[1]}
     return out

@@ -29,7 +29,7 @@ def _period(prefix: str, errors: dict[str, str]) -> analytics.Period | None:
 
 
 def _calendar(rt, session) -> WorkingCalendar:
-    return rt.clocks.calendars.get(session) if rt.clocks else WorkingCalendar.from_package()
+    return rt.clocks.calendars.get(session)
 
 
 def _definition(session, key: str, version: int | None) -> ProcessDefinition | None:

@@ -90,7 +90,7 @@ def _trusted_key():
     pasted = (request.form.get("public_key") or "").strip()
     if pasted:
         return checkpoints.load_public_key(pasted)
-    path = checkpoints.default_key_path(runtime().instance)
+    path = runtime().audit_key
     if path.exists():
         return checkpoints.load_or_create_key(path).public_key()
     return None

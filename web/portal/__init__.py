@@ -88,9 +88,7 @@ def case():
         return redirect(url_for("portal.index"))
     rt = runtime()
     progress = rt.portal.progress(case_id)
-    deficiencies = []
-    if rt.deficiencies is not None:
-        deficiencies = rt.deficiencies.outstanding(case_id, PORTAL_ACTOR)
+    deficiencies = rt.deficiencies.outstanding(case_id, PORTAL_ACTOR)
     targets = rt.ratings.targets(case_id)
     return render_template("portal/case.html", progress=progress, deficiencies=deficiencies,
                            targets=targets, ratings=rt.ratings.current(case_id),
@@ -164,4 +162,4 @@ def rate():
 def portal_submissions(task_id: str) -> list[dict]:
     """What applicants sent through the portal for a clerk's task (补正/补齐)."""
     rt = current_app.extensions["onething"]
-    return rt.portal.submissions(task_id) if rt.portal is not None else []
+    return rt.portal.submissions(task_id)

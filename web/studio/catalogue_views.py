@@ -29,10 +29,7 @@ def runtime() -> Runtime:
 
 
 def store() -> CatalogueStore:
-    rt = runtime()
-    if rt.catalogues is None:
-        raise NotFound(_("未启用事项目录"))
-    return rt.catalogues
+    return runtime().catalogues
 
 
 def _saved(view) -> None:

@@ -15,6 +15,7 @@ from engine.cases import eventlog as audit, canonical
 from engine.audit import checkpoints
 from engine.cases.eventlog import verify_case
 from engine.store.models import CaseEvent, CaseRecord
+from engine.settings import Settings
 from engine.cases.views import Actor
 from tests.conftest import FIXTURES, deploy_files
 
@@ -115,12 +116,13 @@ def test_the_key_is_created_once_private_to_its_owner_and_its_public_half_export
         checkpoints.load_or_create_key(tmp_path / "bad.pem")
 
 
-def test_key_path_defaults_to_the_instance_folder_and_follows_the_environment(tmp_path,
-                                                                              monkeypatch):
-    monkeypatch.delenv(checkpoints.KEY_ENV, raising=False)
-    assert checkpoints.default_key_path(tmp_path) == tmp_path / checkpoints.KEY_FILE_NAME
-    monkeypatch.setenv(checkpoints.KEY_ENV, str(tmp_path / "elsewhere.pem"))
-    assert checkpoints.default_key_path(tmp_path) == tmp_path / "elsewhere.pem"
+def test_key_path_defaults_to_the_instance_folder_and_follows_the_environment(tmp_path):
+    settings = Settings.from_env({})
+    assert checkpoints.default_key_path(tmp_path, settings.audit_key) == \
+        tmp_path / checkpoints.KEY_FILE_NAME
+    settings = Settings.from_env({checkpoints.KEY_ENV: str(tmp_path / "elsewhere.pem")})
+    assert checkpoints.default_key_path(tmp_path, settings.audit_key) == \
+        tmp_path / "elsewhere.pem"
 
 
 # -- an untouched log ----------------------------------------------------------------------------
