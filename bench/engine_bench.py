@@ -54,7 +54,7 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 from engine.worktime.clock import SHANGHAI, FrozenClock  # noqa: E402
 from engine.runtime import build_runtime  # noqa: E402
 from engine.sandbox import script_engine  # noqa: E402
-from engine.cases.views import Actor  # noqa: E402
+from engine.cases.dto import Actor  # noqa: E402
 
 PROCESSES = ROOT / "processes"
 LOOP_BPMN = ROOT / "tests" / "fixtures" / "loop.bpmn"

@@ -89,7 +89,7 @@ def cmd_supervision_push(args) -> int:
 
 
 def cmd_supervision_report(args) -> int:
-    from engine.cases.views import SYSTEM
+    from engine.cases.dto import SYSTEM
 
     tally = open_runtime().loops.supervision.tally(SYSTEM)
     print("\t".join(("监管部门", "推送", "待签收", "超时自动认领", "违法违规通知")))
@@ -120,7 +120,7 @@ def cmd_workorders_limits(args) -> int:
 
 
 def cmd_workorders_list(args) -> int:
-    from engine.cases.views import SYSTEM
+    from engine.cases.dto import SYSTEM
 
     for o in open_runtime().loops.workorders.orders(SYSTEM):
         print("\t".join((o.number, o.category, o.state, o.department or "-", o.citizen_name,

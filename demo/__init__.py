@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from engine.people.departments import Departments
 from engine.runtime import Runtime
 from engine.store.models import CaseRecord
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 from demo.stories import seed_cases
 

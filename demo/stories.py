@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from engine.worktime.clock import SHANGHAI
 from engine.runtime import Runtime
-from engine.cases.views import Actor, CaseView, TaskView
+from engine.cases.dto import Actor, CaseView, TaskView
 from engine.worktime.workcalendar import WorkingCalendar
 
 from web import formsource

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from engine.people.signin_limits import SignInLimits, settings_from
 from engine.people.users import actor_of
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

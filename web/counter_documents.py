@@ -12,7 +12,7 @@ from engine.cases import eventlog as audit, canonical
 from engine.definitions.catalogue import Catalogue
 from engine.errors import NotFound
 from engine.runtime import Runtime
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 ACCEPTANCE_TASK = "front_desk_acceptance"  # the one-thing's front-desk step (processes/README)
 ACCEPT, NOTIFY = "accept", "notify"

@@ -20,7 +20,7 @@ from engine.definitions.service import BPMN_NS, CAMUNDA_NS, BpmnFile, SpecCache
 from engine.errors import OneThingError, Problem, ValidationFailed
 from engine.runtime import Runtime
 from engine.store.models import ProcessDefinition
-from engine.cases.views import TaskView
+from engine.cases.dto import TaskView
 
 EMPTY = Form(fields=())
 _forms = SpecCache(256)

@@ -16,7 +16,7 @@ from engine.definitions.service import BPMN_NS, is_common_part
 from engine.errors import NotFound
 from engine.runtime import Runtime
 from engine.store.models import CaseEvent
-from engine.cases.views import TaskView
+from engine.cases.dto import TaskView
 from .i18n import N_
 
 # `<item>_decision` values, and the states of an item without a final decision.

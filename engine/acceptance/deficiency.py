@@ -34,7 +34,7 @@ from engine.cases.clocks import CalendarSource
 from engine.worktime.deadlines import UNIT_ALIASES, WORKING_DAY, Limit, due_at
 from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from engine.cases.uploads import UploadStore
-from engine.cases.views import SYSTEM, Actor, CaseView
+from engine.cases.dto import SYSTEM, Actor, CaseView
 
 GATE_PROCESS = "deficiency_gate"   # processes/common/deficiency_gate.bpmn
 GATE_TASK = "deficiency_supply"    # its user task 容缺材料补齐

@@ -33,7 +33,7 @@ from engine.errors import NotAllowed, NotFound
 from engine.store.db import Database
 from engine.store.models import (CASE_CANCELLED, CASE_COMPLETED, TASK_OPEN, CaseEvent, CaseRecord,
     HumanTask, ProcessDefinition)
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 # Re-exported from engine.audit.casemap_marks, so callers import everything from here.
 __all__ = ["COMPLETED", "ACTIVE", "CANCELLED", "ELEMENT_STATES", "ITEM_WAITING", "ITEM_REVIEW",

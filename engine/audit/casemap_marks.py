@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.cases.views import _iso
+from engine.cases.dto import _iso
 
 # Element states (also the CSS marker names the diagram uses).
 COMPLETED = "completed"

@@ -55,7 +55,7 @@ class ClockView:
     remaining_workdays: int
 
     def to_json(self) -> dict:
-        from engine.cases.views import _iso
+        from engine.cases.dto import _iso
 
         return {"scope": self.scope, "name": self.name, "limit": self.limit,
                 "statutory": self.statutory, "started_at": _iso(self.started_at),
@@ -281,7 +281,7 @@ class Clocks:
         if own is None:
             due = due_at(calendar, case.created_at, Limit(RECEIPT_NOTICE_DAYS))
             state, left = state_of(calendar, due, case.ended_at or now, warn_days=self.warn_days)
-            from engine.cases.views import _iso
+            from engine.cases.dto import _iso
 
             return {"stage": "receipt", "deadline": _iso(due), "state": state,
                     "status": STATE_LABELS[state], "remaining_workdays": left,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from engine.store.models import CaseRecord, HumanTask, Upload
 from engine.store.models_security import MaterialLink
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 if TYPE_CHECKING:
     from engine.cases.step import StepContext

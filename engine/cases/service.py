@@ -38,7 +38,7 @@ from engine.store.models import (CASE_CANCELLED, CASE_COMPLETED, CASE_INCIDENT, 
     TASK_COMPLETED, TASK_OPEN, TIMER_CANCELLED, TIMER_FIRED, TIMER_WAITING, CaseClock, CaseEvent,
     CaseNumberCounter, CaseRecord, HumanTask, Incident, Timer, User)
 from engine.cases.transactions import ConflictGuard
-from engine.cases.views import SYSTEM, Actor, CaseView, IncidentView, TaskView
+from engine.cases.dto import SYSTEM, Actor, CaseView, IncidentView, TaskView
 from engine.cases.workflow_cache import WorkflowCache
 
 

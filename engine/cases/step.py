@@ -32,7 +32,7 @@ from engine.store.models import (CASE_CANCELLED, CASE_COMPLETED, CASE_INCIDENT, 
     TASK_CANCELLED, TASK_OPEN, TIMER_CANCELLED, TIMER_WAITING, CaseClock, CaseEvent, CaseRecord,
     CaseState, HumanTask, Incident, Timer)
 from engine.cases.transactions import on_commit
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from engine.cases.workflow_cache import WorkflowCache
 
 

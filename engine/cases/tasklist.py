@@ -8,7 +8,7 @@ from engine.cases import ids
 from engine.errors import NotAllowed, NotFound, ValidationFailed
 from engine.store.db import Database
 from engine.store.models import TASK_STATES, CaseRecord, HumanTask
-from engine.cases.views import Actor, TaskView
+from engine.cases.dto import Actor, TaskView
 
 MAX_PAGE = 200
 

@@ -16,7 +16,7 @@ from engine.errors import OneThingError
 from engine.cases.materials_access import cases_of, may_open
 from engine.store.db import Database
 from engine.store.models import Upload
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 
 class TooLarge(OneThingError):

@@ -30,7 +30,7 @@ from engine.store.models import (CASE_CANCELLED, CASE_COMPLETED, TASK_OPEN, Case
 from engine.store.models_loops import ApplicantSubmission, PortalAttempt
 from engine.cases.transactions import ConflictGuard
 from engine.cases.uploads import UploadStore
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 # What the portal does on the applicant's behalf (online supply of 容缺 materials).
 PORTAL_ACTOR = Actor("portal", frozenset({"api", "auditor"}))

@@ -22,7 +22,7 @@ from engine.store.db import Database
 from engine.store.models import CASE_COMPLETED, CaseRecord
 from engine.store.models_loops import Rating, RatingInvitation
 from engine.cases.transactions import ConflictGuard
-from engine.cases.views import SYSTEM
+from engine.cases.dto import SYSTEM
 
 # The five levels (全国一体化政务服务平台 好差评); 2 and 1 are 差评.
 SCORES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}

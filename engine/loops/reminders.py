@@ -32,7 +32,7 @@ from engine.errors import Conflict
 from engine.store.models import CASE_CANCELLED, CaseRecord
 from engine.store.models_loops import (REMINDER_CLOSED, REMINDER_OPEN, REMINDER_RENEWED,
     LicenceReminder, SupervisionPush)
-from engine.cases.views import SYSTEM
+from engine.cases.dto import SYSTEM
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ from engine.loops.notices import notify, people_of
 from engine.store.models import CaseRecord
 from engine.store.models_loops import (PUSH_AUTO_CLAIMED, PUSH_CLOSED, PUSH_PENDING, PUSH_QUEUED,
     PUSH_SIGNED, PUSH_STATES, PUSH_VIOLATION, SupervisionPush)
-from engine.cases.views import SYSTEM, Actor
+from engine.cases.dto import SYSTEM, Actor
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from engine.errors import NotAllowed, NotFound, ValidationFailed
 from engine.loops.notices import notify, people_of
 from engine.store.models import TASK_COMPLETED, CaseEvent, CaseRecord, Department, HumanTask
 from engine.store.models_loops import WorkOrder
-from engine.cases.views import Actor, CaseView
+from engine.cases.dto import Actor, CaseView
 
 WORKORDER_PROCESS = "hotline_workorder"
 HOTLINE = "12345热线"       # the hotline's department / lane name

@@ -20,7 +20,7 @@ from engine.people.departments import N_, require_active
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.store.db import Database
 from engine.store.models import User
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 log = logging.getLogger("onething.admin")
 

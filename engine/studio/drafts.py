@@ -30,7 +30,7 @@ from engine.errors import (Conflict, InvalidDefinition, NotAllowed, NotFound, Pr
 from engine.store.db import Database
 from engine.store.models import ProcessDefinition
 from engine.store.models_studio import StudioDraft
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 DESIGNER_ROLES = frozenset({"analyst", "admin"})
 FILE_NAME = re.compile(r"^[\w\u4e00-\u9fff.() -]{1,200}\.bpmn$")

@@ -40,7 +40,7 @@ from engine.store.models import (CASE_INCIDENT, CASE_RUNNING, TASK_OPEN, CaseEve
 from engine.store.models_studio import CaseMigration
 from engine.cases.transactions import ConflictGuard
 from engine.studio.versiondiff import VersionDiff, diff_documents, process_elements
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 _SPECS = BpmnWorkflowSerializer.configure(CAMUNDA_CONFIG)  # converts task specs for SpecDiff
 _AT = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR

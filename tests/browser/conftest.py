@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 
 from engine.worktime.clock import SHANGHAI, FrozenClock
 from engine.runtime import build_runtime
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import PROCESSES, deploy_files
 from web import create_app
 from web.formsource import form_check

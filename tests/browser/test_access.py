@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.store.models import CaseRecord
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.browser.conftest import (PROCESS, accepted_case, csrf_token, fill_application, login,
                                     screenshot)
 from demo import CONSTRUCTION_APPLICATION

@@ -81,6 +81,6 @@ def test_auditor_steps_through_a_parallel_case(hall, new_page, people):
 
 
 def _admin():
-    from engine.cases.views import Actor
+    from engine.cases.dto import Actor
 
     return Actor("admin", frozenset({"admin"}))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.browser.conftest import login, screenshot
 from tests.studio_variants import V1, V2, deploy_text
 

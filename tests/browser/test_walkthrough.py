@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.browser.conftest import (PDF, PROCESS, accepted_case, applicant_materials, approve,
                                     doc_screenshot, fill_application, login, screenshot)
 from demo import CONSTRUCTION_APPLICATION

@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from engine.audit import checkpoints
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES, deploy_files
 from tests.engine.audit.test_checkpoints import edit_payload, rewrite_chain
 from cli import main

@@ -12,7 +12,7 @@ from engine.cases.eventlog import verify_case
 from engine.errors import Conflict, NotAllowed, ValidationFailed
 from engine.loops.ratings import REVIEW_PROCESS
 from engine.store.models import CaseRecord, Notification
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.scenarios.test_construction_permit import issue, review_all, start
 
 HOUSING = "住房和城乡建设局"

@@ -11,7 +11,7 @@ import pytest
 from engine.cases.eventlog import verify_case
 from engine.errors import NotAllowed, ValidationFailed
 from engine.store.models import CaseRecord
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from web import formsource
 from demo import CONSTRUCTION_APPLICATION
 

@@ -13,7 +13,7 @@ from engine.cases import eventlog as audit, canonical
 from engine.worktime.clock import SHANGHAI
 from engine.acceptance.deficiency import GATE_TASK, MissingMaterial
 from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 from tests.scenarios.test_construction_permit import (ACCEPT, ADMIN, FRONT, ITEMS, PROCESS,
                                                      audit_ok, issue, review_all, specs, task)

@@ -16,7 +16,7 @@ from engine.errors import ValidationFailed
 from engine.loops.reminders import RENEWAL_PROCESS
 from engine.store.models import CaseRecord
 from engine.store.models_loops import LicenceReminder, SupervisionPush
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.scenarios import test_restaurant as restaurant
 from web import formsource
 

@@ -19,7 +19,7 @@ from engine.acceptance.connectors import data_sharing
 from engine.errors import ValidationFailed
 from engine.store.models import CaseEvent, CaseRecord
 from engine.store.models_loops import SupervisionPush
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from web import formsource
 from demo import RESTAURANT_APPLICATION
 

@@ -18,7 +18,7 @@ from engine.audit.replay import reexecute
 from engine.store.models import CaseRecord, Notification
 from engine.store.models_loops import SupervisionPush
 from engine.loops.supervision import SUPERVISION_PROCESS
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import PROCESSES, deploy_files
 from tests.scenarios.test_construction_permit import ACCEPT, FRONT, review_all, start
 from web import formsource

@@ -17,7 +17,7 @@ from engine.people.departments import Departments
 from engine.audit.replay import reexecute
 from engine.errors import NotAllowed, ValidationFailed
 from engine.store.models import CaseRecord, Notification
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from engine.loops.workorders import HOTLINE, WORKORDER_PROCESS
 from web import formsource
 

@@ -16,7 +16,7 @@ from engine.cases import eventlog as audit
 from engine.audit import checkpoints
 from engine.worktime.clock import SHANGHAI
 from engine.store.models import CaseEvent, CaseRecord
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from web import formsource
 from demo import CONSTRUCTION_APPLICATION
 

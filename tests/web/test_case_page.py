@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import PROCESSES, deploy_files
 from web import formsource
 from demo import CONSTRUCTION_APPLICATION

@@ -11,7 +11,7 @@ import re
 import pytest
 
 from engine.cases import canonical
-from engine.cases.views import SYSTEM
+from engine.cases.dto import SYSTEM
 from web import formsource
 from demo import CONSTRUCTION_APPLICATION
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine.worktime.clock import SHANGHAI
 from engine.people.departments import Departments
 from engine.store.models_loops import SupervisionPush
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from engine.loops.workorders import HOTLINE
 from tests.scenarios import test_restaurant as restaurant
 from tests.scenarios.test_supervision import SUPERVISOR, approved_case, complete, open_task

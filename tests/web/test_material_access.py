@@ -15,7 +15,7 @@ from sqlalchemy import select
 from engine.cases import canonical
 from engine.cases.materials_access import link_uploads
 from engine.store.models import CaseEvent
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.web.test_counter import (PDF, accept_with_deficiency, case_id_of, csrf, login,
                                     own_materials, post_application)
 

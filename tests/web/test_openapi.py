@@ -266,7 +266,7 @@ def test_every_documented_status_is_really_returned_and_no_other(deployed, app, 
 def _deficient_case(rt) -> int:
     """A construction-permit case accepted with one 容缺后补 material owed."""
     from engine.acceptance.deficiency import MissingMaterial
-    from engine.cases.views import Actor
+    from engine.cases.dto import Actor
     from web import formsource
 
     front = Actor("fd", frozenset({"frontdesk"}), frozenset({"综合受理窗口"}))

@@ -10,7 +10,7 @@ import pytest
 
 from engine.loops.portal import PortalSettings
 from engine.store.models_loops import ApplicantSubmission
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.scenarios.test_construction_permit import review, start, task
 
 CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')

@@ -13,7 +13,7 @@ from engine.definitions import deployments
 from engine.store.models import ProcessDefinition
 from engine.store.models_studio import StudioDraft, StudioEvent
 from engine.people.users import actor_of
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import PROCESSES
 from web import formsource
 from demo import CONSTRUCTION_APPLICATION

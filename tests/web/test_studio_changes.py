@@ -7,7 +7,7 @@ import re
 
 import pytest
 from engine.store.models import CaseRecord
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.studio_variants import V1, V2, deploy_text, review_gains_required_field
 
 CLERK = Actor("clerk", frozenset({"frontdesk"}), frozenset({"综合受理窗口", "审查科"}))

@@ -15,7 +15,7 @@ from engine.cases import canonical
 from engine.worktime.deadlines import STATE_LABELS
 from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from engine.runtime import Runtime
-from engine.cases.views import event_json
+from engine.cases.dto import event_json
 
 from .. import formsource
 from ..errors import error_body

@@ -9,7 +9,7 @@ import pytest
 
 from engine.audit import analytics
 from engine.worktime.clock import SHANGHAI
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from web import formsource
 from demo import CONSTRUCTION_APPLICATION
 

@@ -11,7 +11,7 @@ from engine.audit import casemap
 from engine.audit.casemap import CaseMaps
 from engine.errors import NotAllowed, NotFound
 from engine.store.models import HumanTask
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES, PROCESSES, deploy_files
 from web import formsource
 from demo import CONSTRUCTION_APPLICATION

@@ -16,7 +16,7 @@ from engine.audit import checkpoints
 from engine.cases.eventlog import verify_case
 from engine.store.models import CaseEvent, CaseRecord
 from engine.settings import Settings
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES, deploy_files
 
 ADMIN = Actor("admin", frozenset({"admin"}))

@@ -15,7 +15,7 @@ from engine.audit import replay
 from engine.worktime.clock import SHANGHAI
 from engine.errors import NotFound
 from engine.store.models import CaseEvent, CaseRecord, ProcessDefinition
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES, deploy_files
 from tests.engine.audit.test_checkpoints import chain_ok, edit_payload, events_of, rewrite_chain
 from tests.scenarios.test_construction_permit import (ACCEPT, FRONT, HOUSING, ITEMS, issue,

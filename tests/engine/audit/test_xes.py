@@ -11,7 +11,7 @@ from lxml import etree
 
 from engine.audit import xes
 from engine.worktime.clock import SHANGHAI
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES, deploy_files
 
 pm4py = pytest.importorskip("pm4py")  # in the test extra of setup.cfg

@@ -11,7 +11,7 @@ from engine.worktime.clock import SHANGHAI
 from engine.cases.clocks import parse_schedule
 from engine.errors import NotAllowed, ValidationFailed
 from engine.store.models import CaseRecord, HumanTask
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from web import formsource
 from demo import CONSTRUCTION_APPLICATION
 

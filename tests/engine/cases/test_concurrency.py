@@ -16,7 +16,7 @@ from engine.worktime.clock import FrozenClock
 from engine.errors import Conflict
 from engine.runtime import build_runtime
 from engine.store.models import CaseEvent, CaseRecord, HumanTask
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES, deploy_files
 
 ADMIN = Actor("admin", frozenset({"admin"}))

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from engine.cases import canonical
 from engine.cases.eventlog import verify_case
 from engine.store.models import CaseEvent, CaseRecord
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES, deploy_files
 from cli import main
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from engine.cases.eventlog import verify_case
 from engine.errors import Conflict, NotAllowed, NotFound
 from engine.store.models import CaseEvent, CaseRecord, CaseState, HumanTask, Incident
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES, deploy_files
 from web import formsource
 from demo import CONSTRUCTION_APPLICATION

@@ -7,7 +7,7 @@ import pytest
 
 from engine.cases import canonical
 from engine.runtime import build_runtime
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES, PROCESSES, deploy_files
 
 ADMIN = Actor("admin", frozenset({"admin"}))

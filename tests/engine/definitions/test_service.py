@@ -12,7 +12,7 @@ from engine.definitions.service import read_bpmn
 from engine.errors import InvalidDefinition, Problem
 from engine.store.models import (CASE_COMPLETED, CASE_RUNNING, CaseRecord, HumanTask,
     ProcessDefinition)
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 
 from tests.conftest import FIXTURES, PROCESSES, deploy_files
 

@@ -6,7 +6,7 @@ import pytest
 
 from engine.loops.portal import PortalSettings, TooManyAttempts, steps_of
 from engine.store.models_loops import PortalAttempt
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.scenarios.test_construction_permit import issue, review_all, start
 
 FRONT = Actor("fd", frozenset({"frontdesk"}), frozenset({"综合受理窗口"}))

@@ -11,7 +11,7 @@ from engine.errors import NotFound, ValidationFailed
 from engine.loops.ratings import REVIEW_PROCESS, SCORES
 from engine.loops.ratings_stats import RatingStatistics, bar_chart
 from engine.store.models import CaseRecord
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import PROCESSES, deploy_files
 from tests.scenarios.test_construction_permit import start
 

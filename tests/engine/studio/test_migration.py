@@ -10,7 +10,7 @@ from engine.cases import eventlog as audit
 from engine.errors import Conflict, NotFound
 from engine.studio.migration import MigrationRefused, Migrations
 from engine.store.models import CaseEvent, CaseRecord, HumanTask, Timer
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES
 from tests.studio_variants import VERSIONS
 from tests.studio_variants import (V1, V2, deploy_text, intake_gains_required_field,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine.cases.eventlog import verify_case
 from engine.worktime.clock import SHANGHAI
 from engine.store.models import CaseRecord, Timer
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES, deploy_files
 
 ADMIN = Actor("admin", frozenset({"admin"}))

@@ -11,7 +11,7 @@ from engine.cases.eventlog import verify_case
 from engine.worktime.clock import SHANGHAI, FrozenClock
 from engine.runtime import build_runtime
 from engine.store.models import CaseEvent, CaseRecord, Incident, Timer
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from tests.conftest import FIXTURES, deploy_files
 
 ADMIN = Actor("admin", frozenset({"admin"}))

@@ -1,4 +1,5 @@
-"""What the engine hands out: plain read-only views, never ORM rows or workflow objects."""
+"""The plain data the engine hands out (data transfer objects): who acts (`Actor`) and
+read-only views of cases, tasks, events and incidents — never ORM rows or workflow objects."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
