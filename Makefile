@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install assets demo test test-any-date test-fast bench clean
+.PHONY: install assets demo lint test test-any-date test-fast bench clean
 
 # Browser assets (bpmn-js) come from npm at set-up into a git-ignored static folder —
 # never committed, never from a CDN. Re-copied whenever package.json or the lock changes.
@@ -50,6 +50,14 @@ demo: install
 	$(VENV)/bin/onething deploy
 	$(VENV)/bin/onething demo
 	$(VENV)/bin/onething serve --host 127.0.0.1 --port 5000
+
+# The gates CI runs before the tests: style and likely bugs (ruff, pyproject.toml), the
+# import contracts (.importlinter: layers, no cycles, web above the store) and types (mypy
+# on engine/ and forms/).
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mypy
 
 test: install
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)

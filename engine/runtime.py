@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
 from engine.acceptance.credit import CreditFlags
 from engine.acceptance.deficiency import Deficiencies
@@ -99,7 +99,8 @@ def build_runtime(database_url: str | None = None, *, clock: Clock | None = None
     sandbox = clock_bound_sandbox(clock, calendars)
     definitions = Definitions(sandbox, checks)
     catalogues = catalogue_store(db, clock, catalogue_path or settings.catalogue_path)
-    items = catalogues.live()
+    live = catalogues.live()
+    items = cast(catalogue.Catalogue, live)  # a LiveCatalogue answers like a Catalogue
     clocks = Clocks(clock, items, calendars, warn_days=settings.warn_days)
     cases = CaseService(db, definitions, clock, sandbox, clocks=clocks,
                         region_code=region_code or settings.region_code)
@@ -121,7 +122,7 @@ def build_runtime(database_url: str | None = None, *, clock: Clock | None = None
     return Runtime(
         settings=settings, db=db, clock=clock, sandbox=sandbox, definitions=definitions,
         cases=cases, users=Users(db), tasks=TaskList(db), uploads=uploads, instance=instance,
-        clocks=clocks, timers=timers, escalations=escalations, catalogue=items,
+        clocks=clocks, timers=timers, escalations=escalations, catalogue=live,
         catalogues=catalogues, drafts=Drafts(db, definitions, clock),
         deficiencies=Deficiencies(cases, items, calendars, clock, uploads,
                                   supply_days=settings.deficiency_days),

@@ -5,23 +5,22 @@ service that needs it; no other engine module reads the environment. A value out
 range is refused here, with the variable's name, so a typo stops the start instead of
 quietly changing a legal time limit.
 
-| variable                          | meaning                                          | default |
-| --------------------------------- | ------------------------------------------------ | ------- |
-| ONETHING_INSTANCE                 | the instance folder (SQLite file, uploads, keys) | ./instance |
-| DATABASE_URL                      | the database; SQLite in the instance when unset  | -       |
-| ONETHING_CATALOGUE                | the item catalogue file (事项目录)               | processes/catalogue.json |
-| ONETHING_REGION                   | 行政区划代码 in case numbers                     | 371500  |
-| ONETHING_WARN_DAYS                | working days before a deadline that warn (预警)  | 2       |
-| ONETHING_DEFICIENCY_DAYS          | working days to supply 容缺 materials            | 5       |
-| ONETHING_SUPERVISION_SIGN_DAYS    | working days to sign a 审管联动 push             | 2       |
-| ONETHING_RENEWAL_REMIND_DAYS      | days before a licence expires to remind          | 60      |
-| ONETHING_RATING_INVITE_DAYS       | natural days after 办结 to invite a rating       | 3       |
-| ONETHING_RECTIFY_DAYS             | working days to rectify a 差评                   | 15      |
-| ONETHING_PORTAL_WINDOW_MINUTES    | the portal's look-up limit window                | 15      |
-| ONETHING_PORTAL_PER_CLIENT        | look-ups per client in the window                | 20      |
-| ONETHING_PORTAL_PER_CASE          | look-ups per case number in the window           | 5       |
-| ONETHING_WORKORDER_LIMITS         | the 12345 categories' time-limit file            | processes/loops/… |
-| ONETHING_AUDIT_KEY                | the checkpoint signing key (outside the database) | <instance>/audit-signing-key.pem |
+Variables (default in brackets):
+  ONETHING_INSTANCE               the instance folder: SQLite file, uploads, keys [./instance]
+  DATABASE_URL                    the database [SQLite in the instance folder]
+  ONETHING_CATALOGUE              the item catalogue file, 事项目录 [processes/catalogue.json]
+  ONETHING_REGION                 行政区划代码 in case numbers [371500]
+  ONETHING_WARN_DAYS              working days before a deadline that warn, 预警 [2]
+  ONETHING_DEFICIENCY_DAYS        working days to supply 容缺 materials [5]
+  ONETHING_SUPERVISION_SIGN_DAYS  working days to sign a 审管联动 push [2]
+  ONETHING_RENEWAL_REMIND_DAYS    days before a licence expires to remind [60]
+  ONETHING_RATING_INVITE_DAYS     natural days after 办结 to invite a rating [3]
+  ONETHING_RECTIFY_DAYS           working days to rectify a 差评 [15]
+  ONETHING_PORTAL_WINDOW_MINUTES  the portal's look-up limit window [15]
+  ONETHING_PORTAL_PER_CLIENT      look-ups per client in the window [20]
+  ONETHING_PORTAL_PER_CASE        look-ups per case number in the window [5]
+  ONETHING_WORKORDER_LIMITS       the 12345 categories' time-limit file [processes/loops/…]
+  ONETHING_AUDIT_KEY              the checkpoint signing key [<instance>/audit-signing-key.pem]
 """
 from __future__ import annotations
 

@@ -64,10 +64,13 @@ class Escalations:
                        HumanTask.due_at <= warn_until)).all()
             leads = self._leads(session, {task.lane for task, _ in rows if task.lane})
             for task, number in rows:
-                kind = OVERDUE if task.due_at < now else WARNING
+                due = task.due_at
+                assert due is not None  # the query asks for tasks with a due time
+                kind = OVERDUE if due < now else WARNING
                 message = (f"办件 {number}「{task.name}」已{STATE_LABELS[kind]}，"
-                           f"截止 {task.due_at.astimezone(now.tzinfo):%Y-%m-%d %H:%M}")
-                for username in {task.assignee, *leads.get(task.lane, ())} - {None}:
+                           f"截止 {due.astimezone(now.tzinfo):%Y-%m-%d %H:%M}")
+                lane_leads = leads.get(task.lane, ()) if task.lane else ()
+                for username in {task.assignee, *lane_leads} - {None}:
                     if self._insert(session, username, task, kind, message, now):
                         created.append((username, message))
         for username, message in created:  # only after the commit: never twice

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.cases.service import CaseService
-from engine.definitions.catalogue_store import LiveCatalogue
+from engine.definitions.catalogue import Catalogue
 from engine.loops.reminders import Reminders
 from engine.loops.supervision import Supervision
 from engine.loops.workorders import WorkOrders, load_limits
@@ -26,7 +26,7 @@ class Loops:
     reminders: Reminders
 
 
-def build_loops(db: Database, cases: CaseService, clock: Clock, catalogue: LiveCatalogue,
+def build_loops(db: Database, cases: CaseService, clock: Clock, catalogue: Catalogue,
                 timers: TimerWorker, settings: Settings) -> Loops:
     """Create the three services, hook them into every case step and give their jobs to
     the timer worker."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 
 from engine.cases.dto import Actor
 from tests.browser.conftest import (PDF, PROCESS, accepted_case, applicant_materials, approve,

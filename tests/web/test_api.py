@@ -434,7 +434,7 @@ def test_case_is_hidden_from_users_without_a_department(api, tokens):
 
 
 @pytest.mark.parametrize("path", [
-    f"/processes/no_such_process/form", "/processes/%E5%8A%9E%E4%BB%B6/form",
+    "/processes/no_such_process/form", "/processes/%E5%8A%9E%E4%BB%B6/form",
     "/cases/999999", "/cases/999999/events", "/cases/0", "/cases/2147483648",
     "/cases/99999999999999999999999999", "/cases/9223372036854775808/events",
     "/tasks/00000000-0000-0000-0000-000000000000", "/tasks/not-a-task",

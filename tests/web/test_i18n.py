@@ -7,7 +7,6 @@ tests neither depend on `make install` having compiled web/translations nor on a
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
