@@ -52,3 +52,11 @@ def test_every_variable_reaches_its_service(tmp_path, database_url):
 def test_a_nonsense_value_stops_the_start_and_names_the_variable(name, value):
     with pytest.raises(ValueError, match=name):
         Settings.from_env({name: value})
+
+
+def test_only_the_settings_read_the_environment():
+    engine = Path(__file__).resolve().parents[2] / "engine"
+    readers = sorted(str(path.relative_to(engine)) for path in engine.rglob("*.py")
+                     if "os.environ" in path.read_text(encoding="utf-8")
+                     or "getenv(" in path.read_text(encoding="utf-8"))
+    assert readers == ["settings.py"]
