@@ -67,9 +67,9 @@ def index():
 def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
     rt, actor = runtime(), current_actor()
     detail = hall_tasks.detail(rt, task_id, actor)
-    task, case, form, current = detail.task, detail.case, detail.form, detail.values
+    task, case, form, current = detail.task, detail.case, detail.form, detail.data
     if values is None:
-        values = {key: _display(value) for key, value in current.items()}
+        values = {key: _display(value) for key, value in detail.values.items()}
     events = rt.cases.events(task.case_id, actor)
     application = canonical.loads(events[0].payload).get("data", {}) if events else {}
     with rt.db.reading() as session:

@@ -27,13 +27,18 @@ class TaskForm:
 
 @dataclass(frozen=True)
 class TaskDetail:
-    """A task as its page shows it: the task, its case, its form and the values the form
-    starts from (what the task sees now; empty once it is finished)."""
+    """A task as its page shows it: the task, its case, its form and the data the task
+    sees now (empty once it is finished)."""
 
     task: TaskView
     case: CaseView
     form: Form
-    values: dict[str, Any]
+    data: dict[str, Any]
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """The values the form starts from."""
+        return {f.id: self.data[f.id] for f in self.form.fields if f.id in self.data}
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,8 @@ def detail(rt: Runtime, task_id: str, actor: Actor) -> TaskDetail:
     case = rt.cases.get_case(task.case_id, actor)
     with rt.db.reading() as session:
         form = _form(rt, session, task)
-        current = rt.cases.task_data_in(session, task.id) if form.fields else {}
-    values = {f.id: current[f.id] for f in form.fields if f.id in current}
-    return TaskDetail(task, case, form, values)
+        current = rt.cases.task_data_in(session, task.id)
+    return TaskDetail(task, case, form, current)
 
 
 def complete(rt: Runtime, task_id: str, submitted: Mapping[str, Any], actor: Actor, *,
