@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from flask import (Blueprint, current_app, flash, make_response, redirect, render_template,
+from flask import (Blueprint, flash, make_response, redirect, render_template,
                    request, url_for)
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -18,19 +18,15 @@ from sqlalchemy import select
 from engine.cases.clocks import parse_schedule
 from engine.people.departments import KIND_LABELS, Departments, guess_kind
 from engine.errors import Conflict, ValidationFailed
-from engine.runtime import Runtime
 from engine.store.models import CalendarDay, CalendarYear, CaseRecord, Incident, Timer
 from engine.people.users import PASSWORD_MIN, ROLES
 
 from .auth import current_actor, roles_required
 from .i18n import N_
+from .runtime import runtime
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 log = logging.getLogger("onething.admin")
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["onething"]
 
 
 def departments() -> Departments:

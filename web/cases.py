@@ -7,7 +7,7 @@ JSON. Without JavaScript the same marks are shown as tables.
 """
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, jsonify, render_template, request
 from flask_login import login_required
 
 from engine.cases import canonical
@@ -17,16 +17,13 @@ from engine.runtime import Runtime
 
 from .auth import current_actor
 from .tasks import EVENT_LABELS
+from .runtime import runtime
 
 bp = Blueprint("cases", __name__)
 
 ELEMENT_LABELS = {COMPLETED: "已完成", ACTIVE: "办理中", CANCELLED: "已取消", None: "未到达"}
 CASE_LABELS = {"running": "办理中", "completed": "已办结", "cancelled": "已撤销",
                "incident": "故障"}
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["onething"]
 
 
 def case_maps() -> CaseMaps:

@@ -13,22 +13,17 @@ from forms.formdata import FormDefinitionError, read_forms
 from forms.merge import MergeConflict, fan_out, merge_forms, visible_fields
 from forms.model import Form
 from forms.dictionary import on_date
-from forms.validate import FormInvalid, validate
 
 from engine.acceptance import deficiency
 from engine.definitions.service import BPMN_NS, CAMUNDA_NS, BpmnFile, SpecCache
 from engine.errors import OneThingError, Problem, ValidationFailed
+from engine.hall import forms as hall_forms
+from engine.hall.forms import EMPTY, forms_of
 from engine.runtime import Runtime
 from engine.store.models import ProcessDefinition
 from engine.cases.dto import TaskView
 
-EMPTY = Form(fields=())
-_forms = SpecCache(256)
-
-
-def forms_of(document: BpmnFile) -> dict[str, Form]:
-    """Every form in a deployed document, by element id (cached per content hash)."""
-    return _forms.get({document.key: document.content_hash}, lambda: read_forms(document.root))
+_forms = SpecCache(256)  # merged application forms
 
 
 def form_check(document: BpmnFile, callees: Sequence[BpmnFile] = ()) -> list[Problem]:
@@ -186,8 +181,8 @@ def application_form(runtime: Runtime, definition: ProcessDefinition,
 
 def task_form(runtime: Runtime, task: TaskView) -> Form:
     with runtime.db.reading() as session:
-        document = runtime.definitions.document(session, task.process_key, task.definition_hash)
-    return forms_of(document).get(task.task_spec, EMPTY)
+        return hall_forms.task_form(runtime.definitions, session, task.process_key,
+                                    task.definition_hash, task.task_spec)
 
 
 def _today():
@@ -204,10 +199,7 @@ def _today():
 def clean(form: Form, data: Mapping[str, Any], *, lang: str = "zh",
           current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Validate submitted values on the server; refusals become ValidationFailed (422)."""
-    try:
-        return validate(form, data, lang=lang, current=current, today=_today())
-    except FormInvalid as exc:
-        raise ValidationFailed(exc.message, exc.fields) from None
+    return hall_forms.clean(form, data, lang=lang, current=current, today=_today())
 
 
 def case_materials(runtime: Runtime, case, actor) -> list[dict]:

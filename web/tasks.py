@@ -9,6 +9,7 @@ from flask_login import login_required
 from engine.cases import canonical
 from engine.cases.clocks import SPECIAL_PROCEDURES
 from engine.errors import Conflict, ValidationFailed
+from engine.hall import tasks as hall_tasks
 from engine.runtime import Runtime
 from engine.store.models import TASK_STATES
 
@@ -65,12 +66,10 @@ def index():
 
 def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
     rt, actor = runtime(), current_actor()
-    task = rt.tasks.get(task_id, actor)
-    case = rt.cases.get_case(task.case_id, actor)
-    form = formsource.task_form(rt, task)
-    current = rt.cases.task_data(task.id)
+    detail = hall_tasks.detail(rt, task_id, actor)
+    task, case, form, current = detail.task, detail.case, detail.form, detail.data
     if values is None:
-        values = {f.id: _display(current.get(f.id)) for f in form.fields if f.id in current}
+        values = {key: _display(value) for key, value in detail.values.items()}
     events = rt.cases.events(task.case_id, actor)
     application = canonical.loads(events[0].payload).get("data", {}) if events else {}
     with rt.db.reading() as session:
@@ -121,33 +120,23 @@ def show(task_id: str):
 @login_required
 def complete(task_id: str):
     rt, actor = runtime(), current_actor()
-    task = rt.tasks.get(task_id, actor)
-    if task.state != "open":
+    target = hall_tasks.form_of(rt, task_id, actor)
+    if target.task.state != "open":
         flash(_("该任务已办结或已取消"), "error")
         return redirect(url_for("tasks.index"))
-    form = formsource.task_form(rt, task)
-    values = formpost.submitted_values(request, form, rt, actor.username)
+    values = formpost.submitted_values(request, target.form, rt, actor.username)
     try:
-        data = formsource.clean(form, values, lang=_lang(),
-                                current=rt.cases.task_data(task_id))
-        case = rt.cases.complete(task_id, data, actor)
+        done = hall_tasks.complete(rt, task_id, values, actor, lang=_lang())
     except ValidationFailed as exc:
         return _task_page(task_id, values=values, errors=exc.fields, status=422)
     except Conflict as exc:
         flash(exc.message, "error")
         return redirect(url_for("tasks.show", task_id=task_id))
-    flash(_("已办结：%(name)s（%(number)s）", name=task.name, number=case.number), "success")
-    return redirect(_next_task_url(exclude=task_id))
-
-
-def _next_task_url(exclude: str) -> str:
-    """Straight on to the next task: mine first, then my departments' queue."""
-    actor = current_actor()
-    for mine in (True, False):
-        for task in runtime().tasks.visible(actor, mine=mine, limit=5):
-            if task.id != exclude and (mine or task.assignee in (None, actor.username)):
-                return url_for("tasks.show", task_id=task.id)
-    return url_for("tasks.index")
+    flash(_("已办结：%(name)s（%(number)s）", name=done.task.name, number=done.case.number),
+          "success")
+    if done.next_task is None:
+        return redirect(url_for("tasks.index"))
+    return redirect(url_for("tasks.show", task_id=done.next_task.id))
 
 
 def _lang() -> str:
@@ -159,7 +148,7 @@ def _lang() -> str:
 @bp.post("/tasks/<task_id>/claim")
 @login_required
 def claim(task_id: str):
-    runtime().cases.claim(task_id, current_actor())
+    hall_tasks.claim(runtime(), task_id, current_actor())
     flash(_("已认领"), "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 
@@ -167,7 +156,7 @@ def claim(task_id: str):
 @bp.post("/tasks/<task_id>/unclaim")
 @login_required
 def unclaim(task_id: str):
-    runtime().cases.unclaim(task_id, current_actor())
+    hall_tasks.hand_back(runtime(), task_id, current_actor())
     flash(_("已退回本部门队列"), "success")
     return redirect(url_for("tasks.index"))
 
@@ -179,7 +168,7 @@ def assign(task_id: str):
     if not assignee:
         flash(_("请选择改派对象"), "error")
         return redirect(url_for("tasks.show", task_id=task_id))
-    runtime().cases.assign(task_id, assignee, current_actor())
+    hall_tasks.assign(runtime(), task_id, assignee, current_actor())
     flash(_("已改派给 %(who)s", who=assignee), "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 
@@ -189,8 +178,8 @@ def assign(task_id: str):
 def extend(task_id: str):
     raw = (request.form.get("amount") or "").strip()
     amount = int(raw) if raw.isdigit() and len(raw) < 4 else 0
-    runtime().cases.extend_clock(task_id, amount, request.form.get("reason") or "",
-                                 current_actor())
+    hall_tasks.extend(runtime(), task_id, amount, request.form.get("reason") or "",
+                      current_actor())
     flash(_("已延期 %(n)s 个工作日", n=amount), "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 
@@ -199,7 +188,7 @@ def extend(task_id: str):
 @login_required
 def procedure(task_id: str):
     chosen = request.form.get("procedure") or None
-    runtime().cases.special_procedure(task_id, chosen, current_actor())
+    hall_tasks.special_procedure(runtime(), task_id, chosen, current_actor())
     flash(_("特别程序开始，计时暂停") if chosen else _("特别程序结束，计时恢复"), "success")
     return redirect(url_for("tasks.show", task_id=task_id))
 

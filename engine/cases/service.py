@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 from uuid import UUID
 
 from sqlalchemy import select, update
@@ -149,26 +149,36 @@ class CaseService:
     def complete(self, task_id: str, data: dict[str, Any], actor: Actor) -> CaseView:
         """Complete a ready user task with data that forms/ has already validated."""
         with self._writing() as session:
-            row, case = self._open_task(session, task_id, actor)
-            if row.assignee not in (None, actor.username):
-                raise Conflict(f"任务已由 {row.assignee} 认领")
-            workflow = self.step.load(session, case)
-            task = workflow.get_task_from_id(UUID(row.id))
-            if task is None or task.state != TaskState.READY:
-                raise Conflict("任务已不在待办状态，请刷新")
-            now = self.clock.now()
-            task.data.update(copy.deepcopy(data))
-            audit.append_event(session, case, kind=audit.TASK_COMPLETED, actor=actor.username,
-                               at=now, definition_hash=row.definition_hash, task_id=row.id,
-                               task_spec=row.task_spec,
-                               payload={"process": row.process_key, "data": data})
-            with running_on(self.clock):
-                task.run()
-            row.state, row.completed_at, row.completed_by = TASK_COMPLETED, now, actor.username
-            self.step.resume_if_pausing(session, case, row, task.task_spec, actor, now)
-            open_tasks = self.step.advance(session, case, workflow, actor, now)
-            self.step.start_clocks_if_accepted(session, case, row, task, actor, now)
-            return self._view(session, case, tasks=open_tasks)
+            return self.complete_in(session, task_id, actor, lambda _row, _current: data)
+
+    def complete_in(self, session: Session, task_id: str, actor: Actor,
+                    validated: Callable[[HumanTask, dict[str, Any]], dict[str, Any]]
+                    ) -> CaseView:
+        """Complete a ready user task inside the caller's write transaction (`writing()`).
+        `validated(task row, data the task sees)` returns the cleaned input (or raises
+        ValidationFailed); it is called once the task is known to be the actor's to do, on
+        the one workflow this step loads."""
+        row, case = self._open_task(session, task_id, actor)
+        if row.assignee not in (None, actor.username):
+            raise Conflict(f"任务已由 {row.assignee} 认领")
+        workflow = self.step.load(session, case)
+        task = workflow.get_task_from_id(UUID(row.id))
+        if task is None or task.state != TaskState.READY:
+            raise Conflict("任务已不在待办状态，请刷新")
+        data = validated(row, copy.deepcopy(task.data))
+        now = self.clock.now()
+        task.data.update(copy.deepcopy(data))
+        audit.append_event(session, case, kind=audit.TASK_COMPLETED, actor=actor.username,
+                           at=now, definition_hash=row.definition_hash, task_id=row.id,
+                           task_spec=row.task_spec,
+                           payload={"process": row.process_key, "data": data})
+        with running_on(self.clock):
+            task.run()
+        row.state, row.completed_at, row.completed_by = TASK_COMPLETED, now, actor.username
+        self.step.resume_if_pausing(session, case, row, task.task_spec, actor, now)
+        open_tasks = self.step.advance(session, case, workflow, actor, now)
+        self.step.start_clocks_if_accepted(session, case, row, task, actor, now)
+        return self._view(session, case, tasks=open_tasks)
 
     def amend_data(self, case_id: int, amend, actor: Actor, *, kind: str) -> CaseView:
         """Change case data outside any task (e.g. a 容缺 material supplied later), in one
@@ -348,17 +358,24 @@ class CaseService:
     def task_data(self, task_id: str) -> dict[str, Any]:
         """The data a ready task sees (to prefill its form); empty once it is finished."""
         with self.db.reading() as session:
-            row = session.get(HumanTask, ids.task_id(task_id))
-            if row is None or row.state != TASK_OPEN:
-                return {}
-            case = self._case(session, row.case_id)
-            task = self.step.load(session, case, for_step=False).get_task_from_id(UUID(task_id))
-            return copy.deepcopy(task.data) if task is not None else {}
+            return self.task_data_in(session, task_id)
+
+    def task_data_in(self, session: Session, task_id: str) -> dict[str, Any]:
+        """`task_data` inside the caller's session."""
+        row = session.get(HumanTask, ids.task_id(task_id))
+        if row is None or row.state != TASK_OPEN:
+            return {}
+        case = self._case(session, row.case_id)
+        task = self.step.load(session, case, for_step=False).get_task_from_id(UUID(task_id))
+        return copy.deepcopy(task.data) if task is not None else {}
 
     # -- helpers ----------------------------------------------------------------------
 
-    def _writing(self):
+    def writing(self) -> ConflictGuard:
+        """A write transaction for one step (lost races surface as Conflict)."""
         return ConflictGuard(self.db, self.clock)
+
+    _writing = writing
 
     @staticmethod
     def _case(session: Session, case_id: int) -> CaseRecord:

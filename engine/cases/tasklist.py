@@ -3,6 +3,7 @@ costs the same with ten cases or ten million (the filters below are all indexed)
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from engine.cases import ids
 from engine.errors import NotAllowed, NotFound, ValidationFailed
@@ -78,10 +79,31 @@ class TaskList:
 
     def get(self, task_id: str, actor: Actor) -> TaskView:
         with self.db.reading() as session:
-            row = session.get(HumanTask, ids.task_id(task_id))
-            if row is None:
-                raise NotFound("任务不存在")
-            if not (actor.works_in(row.lane) or row.assignee == actor.username
-                    or "auditor" in actor.roles):
-                raise NotAllowed("无权查看该任务")
-            return TaskView.of(row, session.get(CaseRecord, row.case_id).number)
+            return self.get_in(session, task_id, actor)
+
+    @staticmethod
+    def get_in(session: Session, task_id: str, actor: Actor) -> TaskView:
+        """`get` inside the caller's session."""
+        row = session.get(HumanTask, ids.task_id(task_id))
+        if row is None:
+            raise NotFound("任务不存在")
+        if not (actor.works_in(row.lane) or row.assignee == actor.username
+                or "auditor" in actor.roles):
+            raise NotAllowed("无权查看该任务")
+        return TaskView.of(row, session.get(CaseRecord, row.case_id).number)
+
+    def next_in(self, session: Session, actor: Actor, *, exclude: str) -> TaskView | None:
+        """The task to go on with after `exclude`: the actor's own first, then an unclaimed
+        (or the actor's) task of their departments' queues; None when there is none."""
+        for mine in (True, False):
+            query = (self._query(actor, mine=mine)
+                     .where(HumanTask.id != exclude)
+                     .order_by(HumanTask.due_at.is_(None), HumanTask.due_at,
+                               HumanTask.created_at, HumanTask.id))
+            if not mine:
+                query = query.where(or_(HumanTask.assignee.is_(None),
+                                        HumanTask.assignee == actor.username))
+            row = session.scalar(query.limit(1))
+            if row is not None:
+                return TaskView.of(row)
+        return None

@@ -26,6 +26,8 @@ DEFAULT_WARN_DAYS = 2  # local: 预警 when this many working days or fewer are 
 
 # Office hours for limits counted in working hours (local; a day holds 7 hours).
 OFFICE_HOURS = ((time(9, 0), time(12, 0)), (time(13, 30), time(17, 30)))
+HOURS_PER_WORKDAY = sum((datetime.combine(date.min, close) - datetime.combine(date.min, opens))
+                        .total_seconds() for opens, close in OFFICE_HOURS) / 3600
 END_OF_DAY = time(23, 59, 59)
 
 
@@ -71,7 +73,7 @@ def paused_amount(calendar: WorkingCalendar, unit: str, pauses: Iterable[Pause],
         elif unit == NATURAL_DAY:
             total += (end.date() - start.date()).days
         else:
-            total += int(_office_hours_between(calendar, start, end))
+            total += int(office_hours_between(calendar, start, end))
     return total
 
 
@@ -116,7 +118,12 @@ def _add_office_hours(calendar: WorkingCalendar, start: datetime, hours: int) ->
         moment = datetime.combine(day, time(0), SHANGHAI)
 
 
-def _office_hours_between(calendar: WorkingCalendar, start: datetime, end: datetime) -> float:
+def office_hours_between(calendar: WorkingCalendar, start: datetime, end: datetime) -> float:
+    """Office hours on working days between two moments (0 when `end` is not after
+    `start`): what a limit in hours counts, and what analytics call net working time."""
+    if end <= start:
+        return 0.0
+    start, end = _local(start), _local(end)
     total = timedelta()
     day = start.date()
     while day <= end.date():

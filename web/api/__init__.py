@@ -13,7 +13,8 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from engine.cases import canonical
 from engine.worktime.deadlines import STATE_LABELS
-from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from engine.errors import NotAllowed, NotFound, ValidationFailed
+from engine.hall import tasks as hall_tasks
 from engine.runtime import Runtime
 from engine.cases.dto import event_json
 
@@ -261,14 +262,10 @@ def list_tasks():
 @bp.get("/tasks/<task_id>")
 def get_task(task_id: str):
     checked_task_id(task_id)
-    rt = runtime()
-    task = rt.tasks.get(task_id, g.actor)
-    case = rt.cases.get_case(task.case_id, g.actor)
-    form = formsource.task_form(rt, task)
-    data = rt.cases.task_data(task.id)
-    values = {f.id: data[f.id] for f in form.fields if f.id in data}
-    return jsonify({**task_json(task), "form": form.to_json(),
-                    "values": _jsonable(values),
+    detail = hall_tasks.detail(runtime(), task_id, g.actor)
+    case = detail.case
+    return jsonify({**task_json(detail.task), "form": detail.form.to_json(),
+                    "values": _jsonable(detail.values),
                     "case": {"id": case.id, "number": case.number, "title": case.title,
                              "state": case.status, "process": case.process_key}})
 
@@ -276,29 +273,21 @@ def get_task(task_id: str):
 @bp.post("/tasks/<task_id>/claim")
 def claim_task(task_id: str):
     checked_task_id(task_id)
-    return jsonify(runtime().cases.claim(task_id, g.actor).to_json())
+    return jsonify(hall_tasks.claim(runtime(), task_id, g.actor).to_json())
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 def unclaim_task(task_id: str):
     checked_task_id(task_id)
-    return jsonify(runtime().cases.unclaim(task_id, g.actor).to_json())
+    return jsonify(hall_tasks.hand_back(runtime(), task_id, g.actor).to_json())
 
 
 @bp.post("/tasks/<task_id>/complete")
 def complete_task(task_id: str):
     checked_task_id(task_id)
-    rt = runtime()
-    body = json_object()
-    task = rt.tasks.get(task_id, g.actor)
-    if task.state != "open":
-        raise Conflict("任务已办结或已取消")
-    if not g.actor.works_in(task.lane):
-        raise NotAllowed(f"该任务属于「{task.lane}」，您无权办理")
-    form = formsource.task_form(rt, task)
-    data = formsource.clean(form, data_of(body), lang=language(), current=rt.cases.task_data(task_id))
-    case = rt.cases.complete(task_id, data, g.actor)
-    return jsonify(case.to_json())
+    data = data_of(json_object())
+    done = hall_tasks.complete(runtime(), task_id, data, g.actor, lang=language())
+    return jsonify(done.case.to_json())
 
 
 @bp.post("/uploads")

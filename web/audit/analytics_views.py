@@ -14,7 +14,8 @@ from engine.store.models import ProcessDefinition
 from engine.worktime.workcalendar import WorkingCalendar
 
 from . import bp, charts
-from .common import auditor_required, parse_date, runtime
+from ..runtime import runtime
+from .common import auditor_required, parse_date
 
 
 def _period(prefix: str, errors: dict[str, str]) -> analytics.Period | None:

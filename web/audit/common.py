@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask_babel import gettext as _
 
 from engine.audit.search import CaseQuery
@@ -17,10 +17,6 @@ from ..formsource import forms_of
 
 # Auditors read; administrators may look too. Everyone else gets 403.
 auditor_required = roles_required("auditor")
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["onething"]
 
 
 def display_names(rt: Runtime, usernames) -> dict[str, str]:

@@ -11,8 +11,9 @@ from engine.store.models import CASE_STATES, CaseRecord
 
 from ..tasks import EVENT_LABELS
 from . import bp
+from ..runtime import runtime
 from .common import (auditor_required, display_names, field_labels, query_from_args,
-                     readable, runtime, search_args)
+                     readable, search_args)
 
 STATUS_LABELS = {"running": N_("办理中"), "completed": N_("已办结"), "cancelled": N_("已撤销"),
                  "incident": N_("故障")}

@@ -18,7 +18,8 @@ from engine.store.models import CaseRecord
 
 from ..tasks import EVENT_LABELS
 from . import bp
-from .common import auditor_required, display_names, field_labels, readable, runtime
+from ..runtime import runtime
+from .common import auditor_required, display_names, field_labels, readable
 from .history import STATUS_LABELS
 
 

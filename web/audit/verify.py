@@ -15,7 +15,8 @@ from engine.errors import NotFound
 from engine.store.models import CaseRecord
 
 from . import bp
-from .common import auditor_required, query_from_args, runtime, search_args
+from ..runtime import runtime
+from .common import auditor_required, query_from_args, search_args
 
 MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024
 EXPORT_LIMIT = 100_000

@@ -2,18 +2,19 @@
 and starts the renewal at the counter, pre-filled from the old case."""
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 
 from engine.loops.reminders import STATE_LABELS
 
 from ..auth import roles_required
 from . import bp
+from ..runtime import runtime
 
 
 @bp.get("/reminders")
 @roles_required("frontdesk", "lead", "auditor")
 def reminders():
-    rt = current_app.extensions["onething"]
+    rt = runtime()
     state = request.args.get("state") if request.args.get("state") in STATE_LABELS else None
     service = rt.loops.reminders
     return render_template("loops/reminders.html", reminders=service.listing(state=state),

@@ -3,7 +3,7 @@ state, one order's page, and 派单 from a list of departments. The other steps 
 办理答复, 延期审批, 回访) are ordinary tasks in the task list, routed by the diagram."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import ValidationFailed
@@ -13,19 +13,16 @@ from .. import formsource
 from ..auth import current_actor, roles_required
 from ..i18n import select_locale
 from . import bp
+from ..runtime import runtime
 
 INTAKE_FIELDS = ("citizen_name", "citizen_phone", "category", "content", "address")
 READERS = ("hotline", "frontdesk", "approver", "lead", "auditor", "admin")
 
 
-def _runtime():
-    return current_app.extensions["onething"]
-
-
 @bp.get("/workorders")
 @roles_required(*READERS)
 def workorders():
-    rt, actor = _runtime(), current_actor()
+    rt, actor = runtime(), current_actor()
     state = request.args.get("state") if request.args.get("state") in STATE_LABELS else None
     return render_template("loops/workorders.html", orders=rt.loops.workorders.orders(
         actor, state=state), counts=rt.loops.workorders.counts(actor), state=state,
@@ -42,7 +39,7 @@ def workorder_new():
 @bp.post("/workorders/new")
 @roles_required("hotline")
 def workorder_create():
-    rt = _runtime()
+    rt = runtime()
     values = {key: request.form.get(key, "") for key in INTAKE_FIELDS}
     try:
         case = rt.loops.workorders.intake(current_actor(), values)
@@ -53,7 +50,7 @@ def workorder_create():
 
 
 def _intake_page(values, errors, status=200):
-    categories = _runtime().loops.workorders.limits
+    categories = runtime().loops.workorders.limits
     return render_template("loops/workorder_new.html", values=values, errors=errors,
                            categories=categories), status
 
@@ -69,7 +66,7 @@ def workorder(case_id: int):
 def workorder_dispatch(case_id: int):
     """派单 from the order page: the same validation as the task page, with the
     departments offered as a list instead of typed."""
-    rt, actor = _runtime(), current_actor()
+    rt, actor = runtime(), current_actor()
     task = _open_task(case_id, "dispatch")
     if task is None:
         flash(_("该工单当前不在派单环节"), "error")
@@ -90,13 +87,13 @@ def workorder_dispatch(case_id: int):
 
 
 def _open_task(case_id: int, spec: str):
-    rt = _runtime()
+    rt = runtime()
     case = rt.cases.get_case(case_id, current_actor())
     return next((t for t in case.tasks if t.task_spec == spec), None)
 
 
 def _order_page(case_id: int, *, values=None, errors=None, status=200):
-    rt, actor = _runtime(), current_actor()
+    rt, actor = runtime(), current_actor()
     order = rt.loops.workorders.get(case_id, actor)
     case = rt.cases.get_case(case_id, actor)
     if case.process_key != "hotline_workorder":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+from flask import (Blueprint, flash, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext as _
 
@@ -15,8 +15,8 @@ from engine.acceptance.deficiency import ONLINE
 from engine.errors import Conflict, NotFound, OneThingError, ValidationFailed
 from engine.loops.portal import PORTAL_ACTOR, TooManyAttempts
 from engine.loops.ratings import BAD_SCORES, SCORES
-from engine.runtime import Runtime
 from ..i18n import N_
+from ..runtime import runtime
 
 bp = Blueprint("portal", __name__)
 
@@ -29,10 +29,6 @@ ENGINE_LABELS = (N_("收件"), N_("受理"), N_("审查"), N_("决定"), N_("制
 SESSION_KEY = "portal_case"
 SESSION_HOURS = 2
 MAX_FILES = 10
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["onething"]
 
 
 def _case_id() -> int | None:
@@ -161,5 +157,4 @@ def rate():
 @bp.app_template_global()
 def portal_submissions(task_id: str) -> list[dict]:
     """What applicants sent through the portal for a clerk's task (补正/补齐)."""
-    rt = current_app.extensions["onething"]
-    return rt.portal.submissions(task_id)
+    return runtime().portal.submissions(task_id)

@@ -6,26 +6,22 @@ from __future__ import annotations
 import copy
 import json
 
-from flask import (Response, current_app, flash, redirect, render_template, request,
+from flask import (Response, flash, redirect, render_template, request,
                    url_for)
 from flask_babel import gettext as _
 
 from engine.definitions.catalogue import CASE_TYPES, NECESSITIES, SOURCES, TYPE_CODES, UNIT_HOURS
 from engine.definitions.catalogue_store import CatalogueInvalid, CatalogueStore, decode
 from engine.errors import Conflict, NotFound
-from engine.runtime import Runtime
 
 from ..auth import current_actor, roles_required
 from . import bp
+from ..runtime import runtime
 
 ANALYST = "analyst"
 MATERIAL_KEYS = ("name", "field", "material_code", "necessity", "source", "issuer",
                  "subject_field", "not_needed_when")
 MAX_MATERIALS = 60
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["onething"]
 
 
 def store() -> CatalogueStore:

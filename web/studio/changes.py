@@ -2,16 +2,16 @@
 running cases. HTTP only: the diff is engine/versiondiff.py, the migration engine/migration.py."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine.errors import Conflict, NotFound
 from engine.studio.migration import MigrationRefused, Migrations
-from engine.runtime import Runtime
 
 from ..auth import current_actor, roles_required
 from . import bp
 from ..i18n import N_
+from ..runtime import runtime
 
 ANALYST = "analyst"
 MAX_CHECKED_CASES = 200  # dry runs shown on one page
@@ -39,10 +39,6 @@ TYPE_LABELS = {
     "parallelGateway": N_("并行网关"), "inclusiveGateway": N_("包容网关"),
     "eventBasedGateway": N_("事件网关"), "complexGateway": N_("复杂网关"), "sequenceFlow": N_("连线"),
 }
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["onething"]
 
 
 def migrations() -> Migrations:

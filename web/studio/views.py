@@ -12,13 +12,13 @@ from engine.definitions import deployments
 from engine.studio import log as studio_log
 from engine.definitions.service import read_bpmn
 from engine.errors import Conflict, InvalidDefinition, NotFound, ValidationFailed
-from engine.runtime import Runtime
 from engine.studio.log import StudioLog
 
 from ..auth import current_actor, roles_required
 from ..errors import status_of, wants_json
 from . import bp, preview
 from ..i18n import N_
+from ..runtime import runtime
 
 ANALYST = "analyst"
 
@@ -28,10 +28,6 @@ LOG_KINDS = {studio_log.DRAFT_SAVED: N_("保存草稿"), studio_log.DRAFT_UPLOAD
              studio_log.DEFINITION_DEPLOYED: N_("部署新版本")}
 # Pages the other studio module adds (version diff, migration, catalogue): linked when present.
 RELATED = {"diff": "studio.diff", "migrate": "studio.migrations", "catalogue": "studio.catalogue"}
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["onething"]
 
 
 def related_pages() -> dict[str, str]:

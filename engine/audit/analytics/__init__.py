@@ -11,7 +11,8 @@ the office hours of one day (`HOURS_PER_WORKDAY`).
 """
 from __future__ import annotations
 
-from engine.audit.analytics.common import HOURS_PER_WORKDAY, Period, versions_of, working_hours
+from engine.audit.analytics.common import Period, versions_of, working_hours
+from engine.worktime.deadlines import HOURS_PER_WORKDAY
 from engine.audit.analytics.elements import ElementStat, element_stats
 from engine.audit.analytics.items import CORRECTION_REASON, ItemStat, handling_times, item_stats
 from engine.audit.analytics.trends import Bucket, Change, Comparison, compare, weekly_series

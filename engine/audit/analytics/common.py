@@ -11,13 +11,9 @@ from sqlalchemy.orm import Session
 
 from engine.cases import canonical
 from engine.worktime.clock import SHANGHAI
-from engine.worktime.deadlines import OFFICE_HOURS
+from engine.worktime.deadlines import office_hours_between
 from engine.store.models import CaseRecord, ProcessDefinition
 from engine.worktime.workcalendar import WorkingCalendar
-
-HOURS_PER_WORKDAY = sum((datetime.combine(date.min, close) - datetime.combine(date.min, open_))
-                        .total_seconds() for open_, close in OFFICE_HOURS) / 3600
-
 
 @dataclass(frozen=True)
 class Period:
@@ -46,21 +42,8 @@ class Period:
 
 
 def working_hours(calendar: WorkingCalendar, start: datetime, end: datetime) -> float:
-    """Office hours on working days between two moments."""
-    if end <= start:
-        return 0.0
-    start, end = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
-    total = 0.0
-    day = start.date()
-    while day <= end.date():
-        if calendar.is_workday(day):
-            for opens, closes in OFFICE_HOURS:
-                begin = max(start, datetime.combine(day, opens, SHANGHAI))
-                finish = min(end, datetime.combine(day, closes, SHANGHAI))
-                if finish > begin:
-                    total += (finish - begin).total_seconds() / 3600
-        day += timedelta(days=1)
-    return total
+    """Office hours on working days between two moments (the deadlines' own count)."""
+    return office_hours_between(calendar, start, end)
 
 
 def mean(values: list[float]) -> float | None:

@@ -15,8 +15,9 @@ from engine.definitions.catalogue import Catalogue
 from engine.worktime.clock import SHANGHAI
 from engine.store.models import CaseClock, CaseEvent, CaseRecord
 from engine.worktime.workcalendar import WorkingCalendar
-from engine.audit.analytics.common import (HOURS_PER_WORKDAY, Period, chunks, filtered, mean,
-    payload_of, rate, rounded, working_hours)
+from engine.audit.analytics.common import (Period, chunks, filtered, mean, payload_of, rate,
+    rounded, working_hours)
+from engine.worktime.deadlines import HOURS_PER_WORKDAY
 
 CORRECTION_REASON = "补正"
 

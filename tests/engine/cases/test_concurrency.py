@@ -16,7 +16,7 @@ from engine.worktime.clock import FrozenClock
 from engine.errors import Conflict
 from engine.runtime import build_runtime
 from engine.store.models import CaseEvent, CaseRecord, HumanTask
-from engine.cases.dto import Actor
+from engine.cases.dto import Actor, CaseView
 from tests.conftest import FIXTURES, deploy_files
 
 ADMIN = Actor("admin", frozenset({"admin"}))
@@ -89,6 +89,76 @@ def test_parallel_departments_racing_on_one_case_lose_nothing(loops):
     assert final.status == "completed"
     assert final.data["a_says"] == "甲同意" and final.data["b_says"] == "乙同意"
     assert chain_ok(rt, case.id)
+
+
+def test_a_step_that_read_the_case_before_another_committed_is_refused(loops, database_url):
+    """The race the version lock is for, made certain: clerk 甲 has read the case, its
+    task and its workflow when clerk 乙 completes the parallel task and commits. 甲's
+    step, built on what it read, must be refused (409): were it written, it would put
+    back a workflow without 乙's decision. Two guards refuse it, the case's version and
+    the audit chain's sequence number (whichever the flush reaches first); after 甲
+    retries both decisions are in the case."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite serialises writers from their first read: no step can be "
+                    "interleaved with another there")
+    rt = loops
+    case = rt.cases.start_case("parallel_loop", {"limit": 1}, ADMIN)
+    a, b = case.tasks
+    read, committed = threading.Event(), threading.Event()
+    load = rt.cases.step.load
+
+    def load_then_wait_in_first_clerk(session, record, **kwargs):
+        workflow = load(session, record, **kwargs)
+        if threading.current_thread().name == "甲":
+            read.set()
+            assert committed.wait(30)
+        return workflow
+
+    rt.cases.step.load = load_then_wait_in_first_clerk
+    outcomes = {}
+
+    def first():
+        try:
+            outcomes["甲"] = rt.cases.complete(a.id, {"a_says": "甲同意"}, ADMIN)
+        except Conflict as exc:
+            outcomes["甲"] = exc
+
+    def second():
+        assert read.wait(30)
+        try:
+            outcomes["乙"] = rt.cases.complete(b.id, {"b_says": "乙同意"}, ADMIN)
+        finally:
+            committed.set()
+
+    threads = [threading.Thread(target=first, name="甲"), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    rt.cases.step.load = load
+    assert isinstance(outcomes["乙"], CaseView), outcomes
+    assert isinstance(outcomes["甲"], Conflict), outcomes
+    rt.cases.complete(a.id, {"a_says": "甲同意"}, ADMIN)
+    final = rt.cases.get_case(case.id, ADMIN, with_data=True)
+    assert final.status == "completed"
+    assert (final.data["a_says"], final.data["b_says"]) == ("甲同意", "乙同意")
+    assert chain_ok(rt, case.id)
+
+
+def test_a_write_on_a_case_version_that_is_no_longer_current_conflicts(loops):
+    """The version lock on its own: a case row read before another step committed cannot
+    be written back over that step."""
+    rt = loops
+    case = rt.cases.start_case("parallel_loop", {"limit": 1}, ADMIN)
+    with rt.db.reading() as session:
+        stale = session.get(CaseRecord, case.id)
+    rt.cases.complete(case.tasks[0].id, {"a_says": "甲同意"}, ADMIN)
+    with pytest.raises(Conflict):
+        with rt.cases.writing() as session:
+            record = session.merge(stale, load=False)
+            record.title = "用旧版本改写"
+    after = rt.cases.get_case(case.id, ADMIN)
+    assert after.title != "用旧版本改写" and after.version == stale.version + 1
 
 
 def test_concurrent_claims_have_one_winner(loops):
