@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from lxml import etree
 from sqlalchemy import func, select
@@ -247,7 +247,7 @@ class SpecCache:
         self._items: OrderedDict[tuple, tuple] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, pins: dict[str, str], load: Callable[[], tuple]):
+    def get(self, pins: dict[str, str], load: Callable[[], Any]) -> Any:
         key = tuple(sorted(pins.items()))
         with self._lock:
             if key in self._items:
