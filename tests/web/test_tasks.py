@@ -11,7 +11,7 @@ from tests.web.test_case_page import (ACCEPT, FRONT, HOUSING, ONE_THING, login,
                                         people)  # noqa: F401
 from tests.web.test_loops import csrf
 from web import formsource
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 
 @pytest.fixture
