@@ -74,8 +74,8 @@ def test_an_html_completion_is_one_write_transaction_loading_the_workflow_once(
     assert reads <= 2, reads
 
 
-def test_a_refused_completion_writes_nothing_and_shows_the_fields(client, people, review,
-                                                                    monkeypatch):  # noqa: F811
+def test_a_refused_completion_writes_nothing_and_shows_the_fields(
+        client, people, review, monkeypatch):  # noqa: F811
     rt = people
     login(client, "zjj")
     token = csrf(client, f"/tasks/{review.id}")
