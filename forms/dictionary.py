@@ -150,6 +150,21 @@ def validate_mobile(value: str) -> str:
     return number
 
 
+_LANDLINE_RE = re.compile(r"0[0-9]{2,3}-?[0-9]{7,8}")
+
+
+def validate_phone(value: str) -> str:
+    """A mobile number (the rule of `validate_mobile`) or a landline with its area code
+    (0635-8123456), as a hotline caller may give either."""
+    try:
+        return validate_mobile(value)
+    except InvalidValue:
+        number = _ascii_form(value)
+        if _LANDLINE_RE.fullmatch(number):
+            return number
+        raise InvalidValue("phone") from None
+
+
 # --- 投资项目代码 ------------------------------------------------------------------------------
 _PROJECT_CODE_RE = re.compile(r"([0-9]{4})-[0-9]{6}-[0-9]{2}-[0-9]{2}-[0-9]{6}")
 PROJECT_CODE_FIRST_YEAR = 2000

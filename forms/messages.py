@@ -61,6 +61,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "id_number_check": ("居民身份证号码校验位不正确",
                         "The check digit of the resident ID number is wrong."),
     "mobile": ("请输入有效的 11 位手机号码", "Enter a valid 11-digit mobile number."),
+    "phone": ("请填写 11 位手机号码或带区号的固定电话",
+              "Enter an 11-digit mobile number or a landline with its area code."),
     "project_code_format": ("投资项目代码格式应为 YYYY-XXXXXX-XX-XX-XXXXXX",
                             "An investment project code looks like YYYY-XXXXXX-XX-XX-XXXXXX."),
     "project_code_year": ("投资项目代码中的年份不正确",

@@ -137,10 +137,11 @@ def _required_by_answer(field: Field, cleaned: Mapping[str, Any]) -> bool:
 def values_to_json(values: Mapping[str, Any]) -> dict[str, Any]:
     """Cleaned values in plain JSON types, exactly: dates as "YYYY-MM-DD", decimals as strings
     ("12.50", never a float). `validate` accepts this output back and returns the same values."""
-    return {key: _json_scalar(value) for key, value in values.items()}
+    return {key: value_to_json(value) for key, value in values.items()}
 
 
-def _json_scalar(value: Any) -> Any:
+def value_to_json(value: Any) -> Any:
+    """One cleaned value as a form shows it and a client sends it back (see values_to_json)."""
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -11,12 +11,12 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from flask_login import login_required
 
 from engine.cases import canonical
+from engine.cases.eventlog import EVENT_LABELS
 from engine.audit.casemap import ACTIVE, CANCELLED, COMPLETED, CaseMaps
 from engine.errors import NotAllowed
 from engine.runtime import Runtime
 
 from .auth import current_actor
-from .tasks import EVENT_LABELS
 from .runtime import runtime
 
 bp = Blueprint("cases", __name__)

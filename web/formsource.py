@@ -205,10 +205,9 @@ def clean(form: Form, data: Mapping[str, Any], *, lang: str = "zh",
 def case_materials(runtime: Runtime, case, actor) -> list[dict]:
     """The materials of the application: uploaded by the applicant or pulled by data
     sharing (零材料), each with its rules from the diagram."""
-    from engine.cases import canonical
+    from engine.cases.eventlog import application_of
 
-    events = runtime.cases.events(case.id, actor)
-    data = canonical.loads(events[0].payload).get("data", {}) if events else {}
+    data = application_of(runtime.cases.events(case.id, actor))
     with runtime.db.reading() as session:
         definition = runtime.definitions.latest(session, case.process_key)
     shared = data.get("shared_materials") or {}

@@ -4,13 +4,11 @@ from __future__ import annotations
 from flask import Blueprint, Flask, redirect, request, session, url_for
 from flask_babel import Babel
 
+from engine.i18n import N_  # noqa: F401  (web modules import the marker from here)
+
 LANGUAGES = {"zh": "中文", "en": "English"}
 
 
-def N_(text: str) -> str:
-    """Mark a label kept in a table for `pybabel extract`; it is translated with _() where
-    it is shown (web modules import this one marker)."""
-    return text
 bp = Blueprint("i18n", __name__)
 
 

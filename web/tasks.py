@@ -1,45 +1,29 @@
 """The clerk's task list and task page: claim, hand over, complete the generated form."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, abort, flash, redirect, render_template, request,
                    send_file, url_for)
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from engine.cases import canonical
+from engine.cases.eventlog import EVENT_LABELS, application_of
+from engine.cases.results import item_results
 from engine.cases.clocks import SPECIAL_PROCEDURES
 from engine.errors import Conflict, ValidationFailed
 from engine.hall import tasks as hall_tasks
-from engine.runtime import Runtime
-from engine.store.models import TASK_STATES
+from engine.hall.tasks import TASK_STATES
+from forms.validate import values_to_json
 
 from . import formpost, formsource
 from .auth import current_actor
-from .results import item_results
 from .i18n import N_
+from .runtime import runtime
 
 bp = Blueprint("tasks", __name__)
 
 CLOCK_STATES = {"normal": N_("正常"), "warning": N_("预警"), "overdue": N_("逾期")}
 TABS = {"mine": N_("我的任务"), "group": N_("本部门队列"), "all": N_("全部可见")}
-EVENT_LABELS = {
-    "case_started": N_("收件"), "task_created": N_("任务到达"), "task_claimed": N_("认领"),
-    "task_unclaimed": N_("退回认领"), "task_assigned": N_("改派"),
-    "task_completed": N_("办理完成"), "task_cancelled": N_("任务取消"),
-    "case_completed": N_("办结"), "case_cancelled": N_("撤销"), "incident_raised": N_("故障"),
-    "incident_retried": N_("故障重试"), "timer_fired": N_("计时器触发"),
-    "clock_started": N_("开始计时"), "clock_paused": N_("暂停计时"),
-    "clock_resumed": N_("恢复计时"), "clock_extended": N_("延期"),
-    "rating_given": N_("好差评"), "applicant_submitted": N_("申请人网上提交补正"),
-    "case_migrated": N_("迁移到新版本"), "migration_reverted": N_("撤销迁移"),
-    "supervision_auto_claimed": N_("超时自动认领"), "violation_notice": N_("违法违规通知"),
-    "workorder_urged": N_("督办"), "renewal_reminded": N_("续期提醒"),
-    "material_supplied": N_("容缺材料补齐"), "result_revoked": N_("撤销许可（核查不通过）"),
-}
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["onething"]
 
 
 @bp.get("/tasks")
@@ -50,18 +34,12 @@ def index():
     state = request.args.get("state") if request.args.get("state") in (*TASK_STATES, "all") else "open"
     clock = request.args.get("clock") if request.args.get("clock") in CLOCK_STATES else None
     process = request.args.get("process") or None
-    rt = runtime()
     filters = {"state": state, "process": process, "clock": clock}
-    due = rt.clocks.band(clock) if clock and rt.clocks else None
-    tasks = rt.tasks.visible(actor, mine=tab == "mine", departments=tab == "group",
-                             state=state, process=process, due=due, limit=200)
-    counts = rt.tasks.counts(actor, state=state, process=process, due=due)
-    with rt.db.reading() as session:
-        processes = [(d.key, d.name) for d in rt.definitions.all_latest(session)]
-    clocks = {t.id: rt.clocks.state_of(t.due_at) for t in tasks}
-    return render_template("tasks/index.html", tasks=tasks, tab=tab, tabs=TABS, counts=counts,
-                           filters=filters, processes=processes, states=TASK_STATES,
-                           clocks=clocks, clock_states=CLOCK_STATES)
+    found = hall_tasks.queue(runtime(), actor, tab=tab, state=state, process=process,
+                             clock=clock)
+    return render_template("tasks/index.html", tasks=found.tasks, tab=tab, tabs=TABS,
+                           counts=found.counts, filters=filters, processes=found.processes,
+                           states=TASK_STATES, clocks=found.clocks, clock_states=CLOCK_STATES)
 
 
 def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
@@ -69,9 +47,9 @@ def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
     detail = hall_tasks.detail(rt, task_id, actor)
     task, case, form, current = detail.task, detail.case, detail.form, detail.data
     if values is None:
-        values = {key: _display(value) for key, value in detail.values.items()}
+        values = values_to_json(detail.values)
     events = rt.cases.events(task.case_id, actor)
-    application = canonical.loads(events[0].payload).get("data", {}) if events else {}
+    application = application_of(events)
     with rt.db.reading() as session:
         definition = rt.definitions.latest(session, case.process_key)
     start_form = formsource.start_form(rt, definition) if definition else None
@@ -100,14 +78,6 @@ def _task_clock(clock: dict | None, task) -> dict | None:
 def actor_is_lead(lane: str) -> bool:
     actor = current_actor()
     return actor.is_admin or ("lead" in actor.roles and lane in actor.groups)
-
-
-def _display(value):
-    """A stored value as an input shows it (dates and decimals as text)."""
-    encoded = canonical.encode(value)
-    if isinstance(encoded, dict) and len(encoded) == 1 and next(iter(encoded)).startswith("$"):
-        return next(iter(encoded.values()))
-    return encoded
 
 
 @bp.get("/tasks/<task_id>")

@@ -25,14 +25,10 @@ EXTENSIONS = (("Concept", "concept", "http://www.xes-standard.org/concept.xesext
               ("Time", "time", "http://www.xes-standard.org/time.xesext"),
               ("Organizational", "org", "http://www.xes-standard.org/org.xesext"),
               ("Lifecycle", "lifecycle", "http://www.xes-standard.org/lifecycle.xesext"))
-# Names of case-level events (task events are named after their task).
-CASE_EVENT_NAMES = {
-    audit.CASE_STARTED: "收件受理", audit.CASE_COMPLETED: "办结",
-    audit.CASE_CANCELLED: "撤销", audit.INCIDENT_RAISED: "故障",
-    audit.INCIDENT_RETRIED: "故障重试", audit.CLOCK_STARTED: "法定时限开始计时",
-    audit.CLOCK_PAUSED: "法定时限暂停", audit.CLOCK_RESUMED: "法定时限恢复",
-    audit.CLOCK_EXTENDED: "法定时限延期",
-}
+# Case-level events are named by their kind (task events after their task).
+CASE_LEVEL = (audit.CASE_STARTED, audit.CASE_COMPLETED, audit.CASE_CANCELLED,
+              audit.INCIDENT_RAISED, audit.INCIDENT_RETRIED, audit.CLOCK_STARTED,
+              audit.CLOCK_PAUSED, audit.CLOCK_RESUMED, audit.CLOCK_EXTENDED)
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _CASES_PER_QUERY = 200
 
@@ -190,8 +186,8 @@ def _trace(case: CaseRecord, version: tuple[int, str], events) -> tuple[str, int
             tasks[event.task_id] = (payload.get("name") or event.task_spec,
                                     payload.get("lane"), payload.get("process"))
         name, lane, process = tasks.get(event.task_id or "", (None, None, None))
-        if event.kind in CASE_EVENT_NAMES:
-            name = CASE_EVENT_NAMES[event.kind]
+        if event.kind in CASE_LEVEL:
+            name = audit.EVENT_LABELS[event.kind]
         elif event.kind == audit.TIMER_FIRED:
             name = f"定时：{event.task_spec}"
         name = name or event.task_spec or event.kind

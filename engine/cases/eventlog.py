@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.cases import canonical
+from engine.i18n import N_
 from engine.store.models import CaseEvent, CaseRecord
 
 # Kinds of fact; one list so reports and filters agree.
@@ -61,6 +62,21 @@ EVENT_KINDS += (MATERIAL_SUPPLIED,)
 CASE_MIGRATED = "case_migrated"
 MIGRATION_REVERTED = "migration_reverted"
 EVENT_KINDS += (CASE_MIGRATED, MIGRATION_REVERTED)
+# What each kind is called where people read the log (case page, audit history, XES).
+EVENT_LABELS = {
+    CASE_STARTED: N_("收件"), TASK_CREATED: N_("任务到达"), TASK_CLAIMED: N_("认领"),
+    TASK_UNCLAIMED: N_("退回认领"), TASK_ASSIGNED: N_("改派"),
+    TASK_COMPLETED: N_("办理完成"), TASK_CANCELLED: N_("任务取消"),
+    CASE_COMPLETED: N_("办结"), CASE_CANCELLED: N_("撤销"), INCIDENT_RAISED: N_("故障"),
+    INCIDENT_RETRIED: N_("故障重试"), TIMER_FIRED: N_("计时器触发"),
+    CLOCK_STARTED: N_("开始计时"), CLOCK_PAUSED: N_("暂停计时"),
+    CLOCK_RESUMED: N_("恢复计时"), CLOCK_EXTENDED: N_("延期"),
+    RATING_GIVEN: N_("好差评"), APPLICANT_SUBMITTED: N_("申请人网上提交补正"),
+    CASE_MIGRATED: N_("迁移到新版本"), MIGRATION_REVERTED: N_("撤销迁移"),
+    SUPERVISION_AUTO_CLAIMED: N_("超时自动认领"), VIOLATION_NOTICE: N_("违法违规通知"),
+    WORKORDER_URGED: N_("督办"), RENEWAL_REMINDED: N_("续期提醒"),
+    MATERIAL_SUPPLIED: N_("容缺材料补齐"), RESULT_REVOKED: N_("撤销许可（核查不通过）"),
+}
 
 
 def _timestamp(moment: datetime) -> str:
@@ -97,6 +113,15 @@ def append_event(session: Session, case: CaseRecord, *, kind: str, actor: str | 
     case.event_count = seq
     case.head_hash = digest
     return event
+
+
+def application_of(events: Iterable[CaseEvent]) -> dict[str, Any]:
+    """The application as received: the data the case started with (its first event,
+    `case_started`); empty when there are no events."""
+    first = next(iter(events), None)
+    if first is None or first.kind != CASE_STARTED:
+        return {}
+    return canonical.loads(first.payload).get("data") or {}
 
 
 @dataclass

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-from engine.cases import eventlog as audit, ids
+from engine.cases import eventlog as audit, ids, state
 from engine.cases.helpers import (default_title, definition_key, has_acceptance_step, hash_for,
     touch)
 from engine.cases.step import CaseStep
@@ -220,11 +220,7 @@ class CaseService:
 
     @staticmethod
     def _data_of(workflow: BpmnWorkflow) -> dict[str, Any]:
-        merged: dict[str, Any] = {}
-        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING
-                                       | TaskState.ERROR | TaskState.STARTED):
-            merged.update(task.data)
-        return copy.deepcopy(merged)
+        return copy.deepcopy(state.current_data(workflow))
 
     def cancel(self, case_id: int, actor: Actor, reason: str) -> CaseView:
         with self._writing() as session:
@@ -412,14 +408,7 @@ class CaseService:
         return f"{self.region_code}-{day}-{serial:05d}"
 
     def _current_data(self, session, case) -> dict[str, Any]:
-        workflow = self.step.load(session, case, for_step=False)
-        if case.status != CASE_RUNNING and case.status != CASE_INCIDENT:
-            return dict(workflow.data)
-        merged: dict[str, Any] = {}
-        for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING
-                                       | TaskState.ERROR):
-            merged.update(task.data)
-        return merged
+        return state.current_data(self.step.load(session, case, for_step=False))
 
     def _view(self, session, case: CaseRecord, data=None, *,
               tasks: list[HumanTask] | None = None) -> CaseView:

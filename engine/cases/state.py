@@ -84,6 +84,22 @@ def load(text: str, spec, subprocess_specs, script_engine) -> BpmnWorkflow:
     return workflow
 
 
+RUNNING = TaskState.READY | TaskState.WAITING | TaskState.ERROR | TaskState.STARTED
+
+
+def current_data(workflow: BpmnWorkflow) -> dict:
+    """The case's data as its next steps see it: the workflow's own once it has ended,
+    else what its running tasks carry, merged (parallel branches each hold a copy until a
+    join keeps one). Not a copy: callers that change it copy it first."""
+    running = workflow.get_tasks(state=RUNNING)
+    if workflow.is_completed() or not running:
+        return dict(workflow.data)
+    merged: dict = {}
+    for task in running:
+        merged.update(task.data)
+    return merged
+
+
 def prune(workflow: BpmnWorkflow) -> int:
     """Drop finished history that no unfinished task can reach; returns tasks removed."""
     removed = _forget_finished_subprocesses(workflow)

@@ -1,1 +1,2 @@
-"""The service layer: every user action is one call here, permission checked inside, one transaction."""
+"""The service layer: every user action is one call here, permission checked inside, one
+transaction."""

@@ -14,7 +14,12 @@ from typing import Any, Mapping
 from engine.cases.dto import Actor, CaseView, TaskView
 from engine.hall import forms
 from engine.runtime import Runtime
+from engine.store.models import TASK_STATES
 from forms.model import Form
+
+__all__ = ["TASK_STATES", "TaskQueue", "TaskForm", "TaskDetail", "Completion", "queue",
+           "form_of", "detail", "complete", "claim", "hand_back", "assign",
+           "special_procedure", "extend"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,31 @@ class Completion:
     task: TaskView
     case: CaseView
     next_task: TaskView | None
+
+
+@dataclass(frozen=True)
+class TaskQueue:
+    """One tab of a clerk's task list: the tasks, how many each tab holds, the processes
+    to filter by (key, name), and each task's deadline state (正常/预警/逾期, days left)."""
+
+    tasks: list[TaskView]
+    counts: dict[str, int]
+    processes: list[tuple[str, str]]
+    clocks: dict[str, tuple[str, int] | None]
+
+
+def queue(rt: Runtime, actor: Actor, *, tab: str = "group", state: str = "open",
+          process: str | None = None, clock: str | None = None, limit: int = 200) -> TaskQueue:
+    """The tasks the actor may see: `tab` mine / group (their departments' queues) / all,
+    narrowed by state, process and deadline band. Reads only the task rows."""
+    due = rt.clocks.band(clock) if clock and rt.clocks else None
+    tasks = rt.tasks.visible(actor, mine=tab == "mine", departments=tab == "group",
+                             state=state, process=process, due=due, limit=limit)
+    counts = rt.tasks.counts(actor, state=state, process=process, due=due)
+    with rt.db.reading() as session:
+        processes = [(d.key, d.name) for d in rt.definitions.all_latest(session)]
+    clocks = {t.id: rt.clocks.state_of(t.due_at) for t in tasks} if rt.clocks else {}
+    return TaskQueue(tasks, counts, processes, clocks)
 
 
 def form_of(rt: Runtime, task_id: str, actor: Actor) -> TaskForm:

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from SpiffWorkflow.util.task import TaskState
 
+from engine.cases import state
 from engine.cases.step import StepContext
 from engine.errors import NotAllowed, ValidationFailed
 from engine.store.models import TASK_OPEN, HumanTask, Notification, User
@@ -63,13 +64,8 @@ def _current(context: StepContext) -> tuple[dict, set[str]]:
     workflow = context.workflow
     if workflow.is_completed():
         return dict(workflow.data), set()
-    data: dict = {}
-    ready = set()
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
-        data.update(task.data)
-        if task.state == TaskState.READY:
-            ready.add(task.task_spec.bpmn_id)
-    return data, ready
+    return state.current_data(workflow), {t.task_spec.bpmn_id for t in workflow.get_tasks(
+        state=TaskState.READY)}
 
 
 def _handling_chosen(context, rating: Rating, data: dict, ready: set[str]) -> None:

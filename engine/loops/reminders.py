@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from engine.cases import eventlog as audit
 from engine.worktime.clock import SHANGHAI
-from engine.people.departments import N_
+from engine.i18n import N_
 from engine.errors import Conflict
 from engine.store.models import CASE_CANCELLED, CaseRecord
 from engine.store.models_loops import (REMINDER_CLOSED, REMINDER_OPEN, REMINDER_RENEWED,

@@ -34,7 +34,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.cases import eventlog as audit
 from engine.cases.helpers import definition_key
 from engine.worktime.clock import SHANGHAI
-from engine.people.departments import N_
+from engine.i18n import N_
 from engine.errors import Conflict, NotAllowed, NotFound
 from engine.loops.notices import notify, people_of
 from engine.store.models import CaseRecord

@@ -16,7 +16,6 @@ routes 签收 and 办理 to that department's queue.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +26,9 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.cases import eventlog as audit
 from engine.cases.helpers import timer_due
-from engine.people.departments import N_
+from engine.i18n import N_
+from forms.dictionary import validate_phone
+from forms.messages import InvalidValue
 from engine.errors import NotAllowed, NotFound, ValidationFailed
 from engine.loops.notices import notify, people_of
 from engine.store.models import TASK_COMPLETED, CaseEvent, CaseRecord, Department, HumanTask
@@ -54,8 +55,6 @@ URGES = {"urge_before": "到期前督办", "urge_overdue": "逾期督办"}
 # The shipped categories' labels, so the pages can translate them (a label added in the
 # JSON file is shown as written).
 SHIPPED_CATEGORY_LABELS = (N_("紧急"), N_("水电气热"), N_("一般"), N_("复杂"))
-MOBILE = re.compile(r"^1\d{10}$")
-LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 
 
 @dataclass(frozen=True)
@@ -148,8 +147,10 @@ class WorkOrders:
             errors["citizen_name"] = N_("请填写来电人")
         elif len(text["citizen_name"]) > 100:
             errors["citizen_name"] = N_("来电人不能超过 100 个字符")
-        phone = text["citizen_phone"].replace(" ", "")
-        if not (MOBILE.match(phone) or LANDLINE.match(phone)):
+        try:
+            phone = validate_phone(text["citizen_phone"])
+        except InvalidValue:
+            phone = text["citizen_phone"]
             errors["citizen_phone"] = N_("请填写 11 位手机号码或带区号的固定电话")
         if text["category"] not in self.limits:
             errors["category"] = N_("请选择工单类别")

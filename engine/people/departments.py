@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.store.db import Database
+from engine.i18n import N_
 from engine.store.models import DEPARTMENT_KINDS, TASK_OPEN, Department, HumanTask
 
 if TYPE_CHECKING:
@@ -26,9 +27,6 @@ log = logging.getLogger("onething.admin")
 
 
 
-def N_(text: str) -> str:
-    """Marks a label for `pybabel extract` (see babel.cfg); web/ translates it when shown."""
-    return text
 
 
 KIND_LABELS = {"department": N_("部门"), "window": N_("窗口")}

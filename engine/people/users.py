@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine.people.departments import N_, require_active
+from engine.i18n import N_
+from engine.people.departments import require_active
 from engine.errors import Conflict, NotFound, ValidationFailed
 from engine.store.db import Database
 from engine.store.models import User

@@ -17,6 +17,7 @@ from engine.people.departments import Departments
 from engine.audit.replay import reexecute
 from engine.errors import NotAllowed, ValidationFailed
 from engine.store.models import CaseRecord, Notification
+from engine.store.models_loops import WorkOrder
 from engine.cases.dto import Actor
 from engine.loops.workorders import HOTLINE, WORKORDER_PROCESS
 from web import formsource
@@ -102,6 +103,22 @@ def test_intake_refuses_bad_input_in_chinese_and_stores_nothing(hotline):
     assert "手机号码" in refused.value.fields["citizen_phone"]
     with hotline.db.reading() as session:
         assert session.scalar(select(func.count()).select_from(CaseRecord)) == 0
+
+
+@pytest.mark.parametrize("phone, kept", [("139-1234-5678", "13912345678"),
+                                         ("+86 139 1234 5678", "13912345678"),
+                                         ("0635-8123456", "0635-8123456")])
+def test_a_caller_may_give_a_mobile_or_a_landline_as_the_application_forms_accept_them(
+        hotline, phone, kept):
+    intake(hotline, citizen_phone=phone)
+    with hotline.db.reading() as session:
+        assert session.scalar(select(WorkOrder.citizen_phone)) == kept
+
+
+def test_a_number_no_mobile_has_is_refused_as_on_the_application_forms(hotline):
+    with pytest.raises(ValidationFailed) as refused:
+        intake(hotline, citizen_phone="12012345678")  # no mobile number starts with 12
+    assert set(refused.value.fields) == {"citizen_phone"}
 
 
 def test_only_the_hotline_takes_calls(hotline):

@@ -9,26 +9,23 @@ import json
 import re
 from typing import Any
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 
-from engine.cases import canonical
 from engine.worktime.deadlines import STATE_LABELS
 from engine.errors import NotAllowed, NotFound, ValidationFailed
 from engine.hall import tasks as hall_tasks
-from engine.runtime import Runtime
 from engine.cases.dto import event_json
+
+from forms.validate import values_to_json
 
 from .. import formsource
 from ..errors import error_body
 from .openapi import openapi_document
+from ..runtime import runtime
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
-
-
-def runtime() -> Runtime:
-    return current_app.extensions["onething"]
 
 
 @bp.before_request
@@ -265,7 +262,7 @@ def get_task(task_id: str):
     detail = hall_tasks.detail(runtime(), task_id, g.actor)
     case = detail.case
     return jsonify({**task_json(detail.task), "form": detail.form.to_json(),
-                    "values": _jsonable(detail.values),
+                    "values": values_to_json(detail.values),
                     "case": {"id": case.id, "number": case.number, "title": case.title,
                              "state": case.status, "process": case.process_key}})
 
@@ -306,14 +303,3 @@ def task_json(task) -> dict[str, Any]:
     out["clock"] = None if clock is None else {
         "state": clock[0], "status": STATE_LABELS[clock[0]], "remaining_workdays": clock[1]}
     return out
-
-
-def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
-    """Form values as a client sends them back: dates and decimals as plain strings."""
-    plain = {}
-    for key, value in values.items():
-        encoded = canonical.encode(value)
-        if isinstance(encoded, dict) and len(encoded) == 1 and next(iter(encoded)).startswith("$"):
-            encoded = next(iter(encoded.values()))
-        plain[key] = encoded
-    return plain

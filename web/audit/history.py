@@ -6,10 +6,10 @@ from flask import abort, render_template, request
 from flask_babel import lazy_gettext as N_
 
 from engine.audit import search as casesearch, replay
+from engine.cases.eventlog import EVENT_LABELS
 from engine.errors import NotFound
 from engine.store.models import CASE_STATES, CaseRecord
 
-from ..tasks import EVENT_LABELS
 from . import bp
 from ..runtime import runtime
 from .common import (auditor_required, display_names, field_labels, query_from_args,

@@ -13,10 +13,10 @@ from flask_babel import gettext as _
 
 from engine.audit import replay as replaying
 from engine.worktime.clock import SHANGHAI
+from engine.cases.eventlog import EVENT_LABELS
 from engine.errors import NotFound
 from engine.store.models import CaseRecord
 
-from ..tasks import EVENT_LABELS
 from . import bp
 from ..runtime import runtime
 from .common import auditor_required, display_names, field_labels, readable

@@ -48,7 +48,7 @@ def test_pm4py_reads_every_case_and_event_with_the_standard_attributes(cases, tm
     assert list(mine["onething:seq"]) == list(range(1, len(mine) + 1))
     started = mine.iloc[0]
     assert (started["concept:name"], started["lifecycle:transition"],
-            started["org:resource"]) == ("收件受理", "complete", "admin")
+            started["org:resource"]) == ("收件", "complete", "admin")
     assert started["time:timestamp"].to_pydatetime() == datetime(2026, 11, 20, 9, 0,
                                                                  tzinfo=SHANGHAI)
     done = mine[mine["onething:kind"] == "task_completed"].iloc[0]

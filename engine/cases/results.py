@@ -17,7 +17,7 @@ from engine.errors import NotFound
 from engine.runtime import Runtime
 from engine.store.models import CaseEvent
 from engine.cases.dto import TaskView
-from .i18n import N_
+from engine.i18n import N_
 
 # `<item>_decision` values, and the states of an item without a final decision.
 DECISION_LABELS = {"approve": N_("准予许可"), "refuse": N_("不予许可"), "correct": N_("补正中"),
