@@ -9,6 +9,8 @@ from flask_login import login_required
 from engine.cases import canonical
 from engine.cases.clocks import SPECIAL_PROCEDURES
 from engine.errors import Conflict, ValidationFailed
+from engine.hall import policy
+from engine.people.users import actor_of
 from engine.runtime import Runtime
 from engine.store.models import TASK_STATES
 
@@ -76,7 +78,7 @@ def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
     with rt.db.reading() as session:
         definition = rt.definitions.latest(session, case.process_key)
     start_form = formsource.start_form(rt, definition) if definition else None
-    colleagues = rt.users.in_group(task.lane) if task.lane and actor_is_lead(task.lane) else []
+    colleagues = _assignees(rt, task) if task.lane and actor_is_lead(task.lane) else []
     task_names = {e.task_spec: canonical.loads(e.payload).get("name", e.task_spec)
                   for e in events if e.kind == "task_created"}
     results = item_results(rt, case.process_key, events, case.tasks, current)
@@ -84,7 +86,7 @@ def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
     return render_template(
         "tasks/task.html", task=task, case=case, form=form, values=values, errors=errors or {},
         clock=clock, task_clock=_task_clock(clock, task), procedures=SPECIAL_PROCEDURES,
-        can_work=actor.works_in(task.lane),
+        can_work=policy.may_work_on(actor, task.lane, task.process_key),
         is_lead=actor_is_lead(task.lane) if task.lane else False,
         application=application, start_form=start_form, events=events,
         labels=EVENT_LABELS, colleagues=colleagues, task_names=task_names,
@@ -99,8 +101,15 @@ def _task_clock(clock: dict | None, task) -> dict | None:
 
 
 def actor_is_lead(lane: str) -> bool:
-    actor = current_actor()
-    return actor.is_admin or ("lead" in actor.roles and lane in actor.groups)
+    return policy.leads(current_actor(), lane)
+
+
+def _assignees(rt: Runtime, task) -> list[tuple[str, str]]:
+    """The colleagues a lead may hand the task to: people of its lane who may work on it
+    (审管分离: never a supervisor for an approval task)."""
+    return [(username, name) for username, name in rt.users.in_group(task.lane)
+            if (user := rt.users.get(username)) is not None
+            and policy.may_work_on(actor_of(user), task.lane, task.process_key)]
 
 
 def _display(value):
