@@ -134,6 +134,7 @@ def complete(task_id: str):
     if task.state != "open":
         flash(_("该任务已办结或已取消"), "error")
         return redirect(url_for("tasks.index"))
+    policy.check_work_on(actor, task.lane, task.process_key)  # refused before any input
     form = formsource.task_form(rt, task)
     values = formpost.submitted_values(request, form, rt, actor.username)
     try:
