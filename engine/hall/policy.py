@@ -73,10 +73,15 @@ def case_not_found(case_id: Any) -> NotFound:
 
 # -- leading and working -----------------------------------------------------------------
 
+def is_lead_of(actor: "Actor", department: str | None) -> bool:
+    """A person with the lead role who belongs to `department` (the one "lead" rule:
+    who is told of a department's overdue work, who decides for it)."""
+    return LEAD in actor.roles and department is not None and department in actor.groups
+
+
 def leads(actor: "Actor", department: str | None) -> bool:
-    """An administrator, or a lead who belongs to `department`."""
-    return actor.is_admin or (LEAD in actor.roles and department is not None
-                              and department in actor.groups)
+    """An administrator, or a lead of `department`: who may act as its head."""
+    return actor.is_admin or is_lead_of(actor, department)
 
 
 def leads_any(actor: "Actor", departments: Collection[str | None]) -> bool:
