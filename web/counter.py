@@ -21,6 +21,7 @@ from engine.definitions.catalogue import SHARED_SOURCE, Catalogue, Entry, Materi
 from engine.acceptance.connectors import SharingUnavailable
 from engine.acceptance.deficiency import MissingMaterial
 from engine.definitions.service import BPMN_NS, BpmnFile
+from engine.cases import policy
 from engine.errors import NotAllowed, NotFound, OneThingError, ValidationFailed
 from engine.runtime import Runtime
 from engine.store.models import ProcessDefinition
@@ -110,6 +111,7 @@ def _application(key: str) -> Application:
         definition = rt.definitions.latest(session, key)
         if definition is None:
             raise NotFound(_("事项 %(key)s 未部署", key=key[:200]))
+        policy.check_start(current_actor(), key, cat)
         document = rt.definitions.document(session, key, definition.content_hash)
         names = {k: d.name for k in definition.called_keys
                  if (d := rt.definitions.latest(session, k)) is not None}
@@ -159,11 +161,11 @@ def index():
     rt, cat = runtime(), catalogue()
     with rt.db.reading() as session:
         definitions = rt.definitions.all_latest(session)
-    rows = [(d, cat.get(d.key), len(cat.materials_of(d.key)) if d.key in cat else None)
-            for d in definitions]
-    # A common part that other processes call (e.g. the 容缺 gate) is not an errand.
-    called = {k for d in definitions for k in d.called_keys}
-    rows = [r for r in rows if r[1] is not None or r[0].key not in called]
+    # Only what the public applies for directly (engine.cases.policy): never a loop or a
+    # common part that other processes call (e.g. the 容缺 gate).
+    actor = current_actor()
+    rows = [(d, cat.get(d.key), len(cat.materials_of(d.key)))
+            for d in definitions if policy.may_start(actor, d.key, cat)]
     onethings = [r for r in rows if r[0].called_keys]
     items = [r for r in rows if not r[0].called_keys]
     return render_template("counter/index.html", onethings=onethings, items=items,

@@ -8,12 +8,15 @@ from flask_login import login_required
 
 from engine.cases import canonical
 from engine.cases.eventlog import EVENT_LABELS, application_of
-from engine.cases.results import item_results
+from engine.hall.results import item_results
 from engine.cases.clocks import SPECIAL_PROCEDURES
 from engine.errors import Conflict, ValidationFailed
 from engine.hall import tasks as hall_tasks
 from engine.hall.tasks import TASK_STATES
 from forms.validate import values_to_json
+from engine.cases import policy
+from engine.people.users import actor_of
+from engine.runtime import Runtime
 
 from . import formpost, formsource
 from .auth import current_actor
@@ -53,7 +56,7 @@ def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
     with rt.db.reading() as session:
         definition = rt.definitions.latest(session, case.process_key)
     start_form = formsource.start_form(rt, definition) if definition else None
-    colleagues = rt.users.in_group(task.lane) if task.lane and actor_is_lead(task.lane) else []
+    colleagues = _assignees(rt, task) if task.lane and actor_is_lead(task.lane) else []
     task_names = {e.task_spec: canonical.loads(e.payload).get("name", e.task_spec)
                   for e in events if e.kind == "task_created"}
     results = item_results(rt, case.process_key, events, case.tasks, current)
@@ -61,7 +64,7 @@ def _task_page(task_id: str, *, values=None, errors=None, status: int = 200):
     return render_template(
         "tasks/task.html", task=task, case=case, form=form, values=values, errors=errors or {},
         clock=clock, task_clock=_task_clock(clock, task), procedures=SPECIAL_PROCEDURES,
-        can_work=actor.works_in(task.lane),
+        can_work=policy.may_work_on(actor, task.lane, task.process_key),
         is_lead=actor_is_lead(task.lane) if task.lane else False,
         application=application, start_form=start_form, events=events,
         labels=EVENT_LABELS, colleagues=colleagues, task_names=task_names,
@@ -76,8 +79,15 @@ def _task_clock(clock: dict | None, task) -> dict | None:
 
 
 def actor_is_lead(lane: str) -> bool:
-    actor = current_actor()
-    return actor.is_admin or ("lead" in actor.roles and lane in actor.groups)
+    return policy.leads(current_actor(), lane)
+
+
+def _assignees(rt: Runtime, task) -> list[tuple[str, str]]:
+    """The colleagues a lead may hand the task to: people of its lane who may work on it
+    (审管分离: never a supervisor for an approval task)."""
+    return [(username, name) for username, name in rt.users.in_group(task.lane)
+            if (user := rt.users.get(username)) is not None
+            and policy.may_work_on(actor_of(user), task.lane, task.process_key)]
 
 
 @bp.get("/tasks/<task_id>")
@@ -94,6 +104,7 @@ def complete(task_id: str):
     if target.task.state != "open":
         flash(_("该任务已办结或已取消"), "error")
         return redirect(url_for("tasks.index"))
+    policy.check_work_on(actor, target.task.lane, target.task.process_key)  # before any upload
     values = formpost.submitted_values(request, target.form, rt, actor.username)
     try:
         done = hall_tasks.complete(rt, task_id, values, actor, lang=_lang())

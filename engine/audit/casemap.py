@@ -29,7 +29,7 @@ from engine.audit.casemap_marks import (COMPLETED, ACTIVE, CANCELLED, ELEMENT_ST
     ElementMark, ProcessMap, ItemState, CaseMap)
 from engine.worktime.clock import Clock
 from engine.definitions.service import BPMN_NS, BpmnFile, Definitions, is_common_part
-from engine.errors import NotAllowed, NotFound
+from engine.errors import NotFound
 from engine.store.db import Database
 from engine.store.models import (CASE_CANCELLED, CASE_COMPLETED, TASK_OPEN, CaseEvent, CaseRecord,
     HumanTask, ProcessDefinition)
@@ -345,9 +345,6 @@ class CaseMaps:
 
     @staticmethod
     def _readable(session, case_id: int, actor: Actor) -> CaseRecord:
-        case = session.get(CaseRecord, ids.case_id(case_id))
-        if case is None:
-            raise NotFound(f"办件 {case_id} 不存在")
-        if not actor.may_read_cases() and case.created_by != actor.username:
-            raise NotAllowed("无权查看该办件")
-        return case
+        from engine.cases.service import readable_case
+
+        return readable_case(session, case_id, actor)

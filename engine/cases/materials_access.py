@@ -25,12 +25,13 @@ from sqlalchemy.orm import Session
 from engine.store.models import CaseRecord, HumanTask, Upload
 from engine.store.models_security import MaterialLink
 from engine.cases.dto import Actor
+from engine.cases import policy
 
 if TYPE_CHECKING:
     from engine.cases.step import StepContext
 
-# Roles that read every case's materials (the case page's own rule for them).
-READ_ALL_ROLES = frozenset({"admin", "auditor", "frontdesk", "issuance"})
+# Roles that read every case's materials: the case page's own rule (engine.cases.policy).
+READ_ALL_ROLES = policy.READ_EVERY_CASE
 
 # UploadStore.save hands out uuid4 strings; anything else in case data is not an upload.
 _UPLOAD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
@@ -99,18 +100,16 @@ def link_step_materials(ctx: "StepContext") -> None:
 
 
 def _may_read_cases(session: Session, case_ids: set[int], actor: Actor) -> bool:
-    """May `actor` read at least one of the cases (the rule in the module docstring)?"""
-    if READ_ALL_ROLES & actor.roles:
+    """May `actor` read at least one of the cases (engine.cases.policy's reading rule)?"""
+    if policy.reads_every_case(actor):
         return True
-    filers = set(session.scalars(select(CaseRecord.created_by).where(
-        CaseRecord.id.in_(case_ids))))
-    if actor.username in filers:
-        return True
-    if not actor.groups:
-        return False
-    lanes = set(session.scalars(select(HumanTask.lane).where(
-        HumanTask.case_id.in_(case_ids), HumanTask.lane.is_not(None)).distinct()))
-    return bool(lanes & actor.groups)
+    for case_id, filer in session.execute(select(CaseRecord.id, CaseRecord.created_by).where(
+            CaseRecord.id.in_(case_ids))):
+        lanes = set(session.scalars(select(HumanTask.lane).where(
+            HumanTask.case_id == case_id, HumanTask.lane.is_not(None)).distinct()))
+        if policy.may_read_case(actor, filed_by=filer, task_lanes=lanes):
+            return True
+    return False
 
 
 def may_open(session: Session, upload_id: str, actor: Actor) -> bool:

@@ -31,6 +31,7 @@ from engine.worktime.clock import SHANGHAI, Clock
 from engine.cases.clocks import SPECIAL_PROCEDURES, Clocks
 from engine.definitions.service import Definitions
 from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from engine.cases import policy
 from engine.sandbox import Sandbox, script_engine
 from engine.worktime.spiffclock import running_on
 from engine.store.db import Database
@@ -130,12 +131,14 @@ class CaseService:
         task's department."""
         with self._writing() as session:
             row, case = self._open_task(session, task_id, actor)
-            if not _leads(actor, row.lane):
+            if not policy.leads(actor, row.lane):
                 raise NotAllowed("只有本部门负责人可以改派任务")
             target = session.scalar(select(User).where(User.username == assignee,
                                                        User.active.is_(True)))
             if target is None or (row.lane and row.lane not in (target.groups or [])):
                 raise NotAllowed(f"{assignee} 不是「{row.lane}」的工作人员")
+            if not policy.may_work_on(_actor_of(target), row.lane, row.process_key):
+                raise NotAllowed(f"审管分离：{assignee} 是监管人员，不能办理审批任务")
             now = self.clock.now()
             previous = row.assignee
             row.assignee, row.claimed_at = assignee, now
@@ -223,8 +226,12 @@ class CaseService:
         return copy.deepcopy(state.current_data(workflow))
 
     def cancel(self, case_id: int, actor: Actor, reason: str) -> CaseView:
+        """撤销: an administrator, or a lead of a department that has or had a task in the
+        case (engine.cases.policy); whoever may not read the case is told it does not exist."""
         with self._writing() as session:
-            case = self._case(session, case_id)
+            case = readable_case(session, case_id, actor)
+            if not policy.may_cancel(actor, task_lanes(session, case.id)):
+                raise NotAllowed("只有办件所涉部门的负责人或管理员可以撤销办件")
             if case.status in (CASE_COMPLETED, CASE_CANCELLED):
                 raise Conflict("办件已结束，不能撤销")
             workflow = self.step.load(session, case)
@@ -280,7 +287,7 @@ class CaseService:
             raise ValidationFailed("延期须写明理由", {"reason": "必填"})
         with self._writing() as session:
             row, case = self._open_task(session, task_id, actor)
-            if not _leads(actor, row.lane):
+            if not policy.leads(actor, row.lane):
                 raise NotAllowed("只有本部门负责人可以批准延期")
             now = self.clock.now()
             self.clocks.extend(session, case, self._clock_scope(session, case, row),
@@ -335,21 +342,26 @@ class CaseService:
     # -- queries ----------------------------------------------------------------------
 
     def get_case(self, case_id: int, actor: Actor, *, with_data: bool = False) -> CaseView:
+        """The case, for whoever may read it (engine.cases.policy); its data with personal
+        numbers masked for readers who do not need them. Anyone else: NotFound."""
         with self.db.reading() as session:
-            case = self._case(session, case_id)
-            if not actor.may_read_cases() and case.created_by != actor.username:
-                raise NotAllowed("无权查看该办件")
+            case = readable_case(session, case_id, actor)
             data = self._current_data(session, case) if with_data else None
+            if data is not None:
+                data = policy.shown_to(actor, data)
             return self._view(session, case, data)
 
     def events(self, case_id: int, actor: Actor) -> list[CaseEvent]:
-        """The audit events of a case, in order."""
+        """The audit events of a case, in order, for whoever may read it (else NotFound).
+        Readers who do not need personal numbers get detached copies with them masked
+        (their hashes then no longer match the payload: auditors see the record as is)."""
         with self.db.reading() as session:
-            case = self._case(session, case_id)
-            if not actor.may_read_cases() and case.created_by != actor.username:
-                raise NotAllowed("无权查看该办件")
-            return list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
-                                        .order_by(CaseEvent.seq)))
+            readable_case(session, case_id, actor)
+            events = list(session.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id)
+                                          .order_by(CaseEvent.seq)))
+            if policy.sees_personal_data(actor):
+                return events
+            return [_masked(event) for event in events]
 
     def task_data(self, task_id: str) -> dict[str, Any]:
         """The data a ready task sees (to prefill its form); empty once it is finished."""
@@ -390,8 +402,7 @@ class CaseService:
         # bumped the version, so our versioned UPDATE fails instead of overwriting it.
         case = self._case(session, case_id)
         row = session.get(HumanTask, task_id)
-        if not actor.works_in(row.lane):
-            raise NotAllowed(f"该任务属于「{row.lane}」，您无权办理")
+        policy.check_work_on(actor, row.lane, row.process_key)
         if row.state != TASK_OPEN:
             raise Conflict("任务已办结或已取消")
         return row, case
@@ -438,6 +449,33 @@ class Amendment:
     task_data: dict[str, Any] = field(default_factory=dict)
 
 
-def _leads(actor: Actor, lane: str | None) -> bool:
-    """An admin, or a lead of the department `lane`."""
-    return actor.is_admin or ("lead" in actor.roles and lane in actor.groups)
+def readable_case(session: Session, case_id: int, actor: Actor) -> CaseRecord:
+    """The case if `actor` may read it (engine.cases.policy); else the same NotFound as
+    for a case that does not exist."""
+    case = CaseService._case(session, case_id)
+    if not policy.may_read_case(actor, filed_by=case.created_by,
+                                task_lanes=task_lanes(session, case.id)):
+        raise policy.case_not_found(case_id)
+    return case
+
+
+def task_lanes(session: Session, case_id: int) -> set[str]:
+    """The departments and windows that have or had a task in the case."""
+    return set(session.scalars(select(HumanTask.lane).where(
+        HumanTask.case_id == case_id, HumanTask.lane.is_not(None)).distinct()))
+
+
+def _actor_of(user: User) -> Actor:
+    return Actor(user.username, frozenset(user.roles or ()), frozenset(user.groups or ()))
+
+
+def _masked(event: CaseEvent) -> CaseEvent:
+    """A detached copy of `event` with personal numbers in its payload masked."""
+    from engine.cases import canonical
+
+    payload = policy.mask_personal_data(canonical.loads(event.payload))
+    return CaseEvent(id=event.id, case_id=event.case_id, seq=event.seq, kind=event.kind,
+                     actor=event.actor, at=event.at, task_id=event.task_id,
+                     task_spec=event.task_spec, definition_hash=event.definition_hash,
+                     payload=canonical.dumps(payload), prev_hash=event.prev_hash,
+                     hash=event.hash)

@@ -9,6 +9,8 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.cases import policy
+from engine.people.users import actor_of
 from engine.store.models import Notification, User
 
 
@@ -17,8 +19,8 @@ def people_of(session: Session, department: str, *, leads_only: bool = False) ->
     out = []
     for user in session.scalars(select(User).where(User.active.is_(True))
                                 .order_by(User.username)):
-        if department in (user.groups or []) and (not leads_only
-                                                  or "lead" in (user.roles or [])):
+        if department in (user.groups or []) and (
+                not leads_only or policy.is_lead_of(actor_of(user), department)):
             out.append(user.username)
     return out
 

@@ -19,6 +19,8 @@ from SpiffWorkflow.util.task import TaskState
 from engine.cases import state
 from engine.cases.step import StepContext
 from engine.errors import NotAllowed, ValidationFailed
+from engine.cases import policy
+from engine.people.users import actor_of
 from engine.store.models import TASK_OPEN, HumanTask, Notification, User
 from engine.store.models_loops import Rating
 from engine.loops.ratings import CLOSED, OFFICE, REVIEW_PROCESS
@@ -88,7 +90,7 @@ def _appeal_decided(context, rating: Rating, data: dict, ready: set[str]) -> Non
             or "appeal_review" in ready:
         return
     actor = context.actor
-    if not (actor.is_admin or "lead" in actor.roles):
+    if not policy.leads(actor, OFFICE):
         raise NotAllowed("申诉须由好差评办公室负责人决定")
     rating.handling = "appeal_upheld" if decision == "upheld" else "appeal_rejected"
     rating.excluded = decision == "upheld"
@@ -111,8 +113,7 @@ def _notify_overdue(context: StepContext, rating: Rating) -> None:
                f"整改期限 {due.astimezone(now.tzinfo):%Y-%m-%d} 已过，请督办")
     people = set()
     for user in session.scalars(select(User).where(User.active.is_(True))):
-        groups = set(user.groups or [])
-        if OFFICE in groups or (rating.department in groups and "lead" in (user.roles or [])):
+        if OFFICE in (user.groups or []) or policy.is_lead_of(actor_of(user), rating.department):
             people.add(user.username)
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert

@@ -31,6 +31,7 @@ from forms.dictionary import validate_phone
 from forms.messages import InvalidValue
 from engine.errors import NotAllowed, NotFound, ValidationFailed
 from engine.loops.notices import notify, people_of
+from engine.cases import policy
 from engine.store.models import TASK_COMPLETED, CaseEvent, CaseRecord, Department, HumanTask
 from engine.store.models_loops import WorkOrder
 from engine.cases.dto import Actor, CaseView
@@ -273,7 +274,7 @@ class WorkOrders:
         """延期 needs a hotline lead: a completion of 延期审批 in this very step by anyone
         else is refused, and the whole step with it."""
         actor = ctx.actor
-        if actor.is_admin or ("lead" in actor.roles and HOTLINE in actor.groups):
+        if policy.leads(actor, HOTLINE):
             return
         decided = ctx.session.scalar(select(HumanTask.id).where(
             HumanTask.case_id == ctx.case.id, HumanTask.task_spec == "approve_extension",

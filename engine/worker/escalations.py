@@ -17,6 +17,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from engine.worktime.clock import Clock
 from engine.cases.clocks import Clocks
 from engine.worktime.deadlines import OVERDUE, STATE_LABELS, WARNING
+from engine.cases import policy
+from engine.people.users import actor_of
 from engine.store.db import Database
 from engine.store.models import TASK_OPEN, CaseRecord, HumanTask, Notification, User
 
@@ -99,8 +101,8 @@ class Escalations:
     def _leads(session, lanes: set[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for user in session.scalars(select(User).where(User.active.is_(True))):
-            if "lead" in (user.roles or []):
-                for lane in lanes & set(user.groups or []):
+            for lane in sorted(lanes & set(user.groups or [])):
+                if policy.is_lead_of(actor_of(user), lane):
                     out.setdefault(lane, []).append(user.username)
         return out
 

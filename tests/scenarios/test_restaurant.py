@@ -286,7 +286,7 @@ def test_a_check_failed_before_issuance_is_shown_and_kept_as_revoked(deployed):
     case = site_check(rt, review_all(rt, accepted(rt)), "fail")
     assert specs(case) == ["issuance"]  # the others are still issued
     assert rt.credit.active(CREDIT_CODE) is not None
-    from engine.cases.results import item_results
+    from engine.hall.results import item_results
 
     results = item_results(rt, PROCESS, rt.cases.events(case.id, ADMIN), case.tasks)
     fire = next(r for r in results.items if r.key == "fire_safety_inspection")

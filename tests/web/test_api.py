@@ -427,9 +427,13 @@ def test_another_department_cannot_work_on_a_task(api, tokens):
 
 
 def test_case_is_hidden_from_users_without_a_department(api, tokens):
+    """A case one may not read answers exactly like a case that does not exist."""
     case = started(api, tokens)
-    assert api.get(f"/cases/{case['id']}", tokens["analyst"]).status_code == 403
-    assert api.get(f"/cases/{case['id']}/events", tokens["analyst"]).status_code == 403
+    hidden = api.get(f"/cases/{case['id']}", tokens["analyst"])
+    missing = api.get("/cases/999999", tokens["analyst"])
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.get_json()["error"] == missing.get_json()["error"]
+    assert api.get(f"/cases/{case['id']}/events", tokens["analyst"]).status_code == 404
     assert api.get(f"/cases/{case['id']}/events", tokens["auditor"]).status_code == 200
 
 

@@ -88,11 +88,12 @@ def test_selecting_an_item_shows_its_table_without_javascript(client, case):
     assert re.search(rf'<div class="map-panel" data-process="{ONE_THING}"\s*>', page)
 
 
-def test_user_without_departments_or_roles_gets_403(client, case):
+def test_user_without_departments_or_roles_gets_404(client, case):
+    """A case one may not read looks exactly like one that does not exist."""
     login(client, "analyst")
     for path in (f"/cases/{case.id}", f"/cases/{case.id}/map.json",
                  f"/cases/{case.id}/diagram.xml?process={ONE_THING}"):
-        assert client.get(path).status_code == 403, path
+        assert client.get(path).status_code == 404, path
 
 
 def test_anonymous_visitors_are_sent_to_login(client, case):

@@ -48,7 +48,9 @@ SCHEMAS: dict[str, Any] = {
     "Process": {"type": "object", "properties": {
         "key": {"type": "string"}, "name": {"type": "string"}, "version": {"type": "integer"},
         "hash": {"type": "string"}, "deployed_at": {"type": "string", "format": "date-time"},
-        "calls": {"type": "array", "items": {"type": "string"}}}},
+        "calls": {"type": "array", "items": {"type": "string"}},
+        "startable": {"type": "boolean",
+                      "description": "调用方能否发起此流程的办件（仅一件事和可直接申请的事项）"}}},
     "Field": {"type": "object", "required": ["id", "label", "type"], "properties": {
         "id": {"type": "string"}, "label": {"type": "string"},
         "type": {"enum": ["string", "textarea", "long", "decimal", "boolean", "date", "enum",
@@ -144,20 +146,21 @@ def openapi_document() -> dict[str, Any]:
             errors=(403, 404, 413, 422),
             body=_json({"type": "object", "required": ["process"], "properties": {
                 "process": {"type": "string"}, "data": {"type": "object"}}}))},
+        # A case the caller may not read answers 404, exactly like a missing case.
         "/api/v1/cases/{case_id}": {"get": _op("办件状态与待办任务", _ref("Case"),
-                                               errors=(403, 404), params=[case_id])},
+                                               errors=(404,), params=[case_id])},
         "/api/v1/cases/{case_id}/events": {"get": _op(
             "办件的审计事件（含哈希链）",
             {"type": "object", "properties": {"events": {"type": "array",
                                                          "items": _ref("Event")}}},
-            errors=(403, 404), params=[case_id])},
+            errors=(404,), params=[case_id])},
         "/api/v1/cases/{case_id}/cancel": {"post": _op(
-            "撤销办件（部门负责人或管理员）", _ref("Case"), errors=(403, 404, 409, 413, 422),
+            "撤销办件（办件所涉部门的负责人或管理员）", _ref("Case"), errors=(403, 404, 409, 413, 422),
             params=[case_id], body=_json({"type": "object", "required": ["reason"],
                                           "properties": {"reason": {"type": "string"}}}))},
         "/api/v1/cases/{case_id}/materials": {
             "get": _op("容缺后补材料：补齐期限与补交情况", _ref("Deficiency"),
-                       errors=(403, 404), params=[case_id], tag="materials"),
+                       errors=(404,), params=[case_id], tag="materials"),
             "post": _op(
                 "网上补交容缺后补材料（先 POST /uploads）", _ref("Deficiency"),
                 errors=(403, 404, 409, 413, 422), params=[case_id], tag="materials",
