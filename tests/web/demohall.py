@@ -73,7 +73,7 @@ class DemoHall:
 
 def build_demo_hall(directory, sqlite_template) -> DemoHall:
     from web import create_app
-    from web.demo import seed
+    from demo import seed
     from web.formsource import form_check
 
     path = directory / "hall.sqlite3"

@@ -21,7 +21,7 @@ import io
 import pytest
 
 from tests.web.demohall import build_demo_hall
-from web.demo import DEMO_USERS
+from demo import DEMO_USERS
 
 RESTAURANT = "onething_restaurant"
 CONSTRUCTION = "onething_construction_permit"
