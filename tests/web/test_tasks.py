@@ -85,3 +85,18 @@ def test_a_refused_completion_writes_nothing_and_shows_the_fields(
     assert response.status_code == 422
     assert "construction_permit_decision" in response.get_data(as_text=True)
     assert len(rt.cases.events(review.case_id, FRONT)) == before
+
+
+def test_an_api_completion_is_one_write_transaction_loading_the_workflow_once(
+        client, people, review, monkeypatch):  # noqa: F811
+    rt = people
+    rt.cases.workflows = rt.cases.step.workflows = WorkflowCache(0)
+    token = rt.users.issue_token("zjj")
+    counted = Counted(rt, monkeypatch)
+    response = client.post(f"/api/v1/tasks/{review.id}/complete",
+                           headers={"Authorization": f"Bearer {token}"},
+                           json={"data": {"construction_permit_decision": "approve",
+                                          "construction_permit_opinion": "同意"}})
+    writes, loads = counted.writes, counted.loads
+    assert response.status_code == 200, response.get_json()
+    assert (writes, loads) == (1, 1)

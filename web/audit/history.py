@@ -2,15 +2,16 @@
 when, what kind, and the data it changed (old → new per field, with the form's labels)."""
 from __future__ import annotations
 
-from flask import abort, render_template, request
+from flask import render_template, request
 from flask_babel import lazy_gettext as N_
 
-from engine.audit import search as casesearch, replay
+from engine.audit import search as casesearch
 from engine.cases.eventlog import EVENT_LABELS
-from engine.errors import NotFound
-from engine.store.models import CASE_STATES, CaseRecord
+from engine.hall.audit import case_timeline
+from engine.store.models import CASE_STATES
 
 from . import bp
+from ..auth import current_actor
 from ..runtime import runtime
 from .common import (auditor_required, display_names, field_labels, query_from_args,
                      readable, search_args)
@@ -40,15 +41,9 @@ def index():
 @auditor_required
 def case_history(case_id: int):
     rt = runtime()
-    with rt.db.reading() as session:
-        case = session.get(CaseRecord, case_id)
-        if case is None:
-            abort(404)
-        pins, number, title, status = dict(case.pins), case.number, case.title, case.status
-        try:
-            steps = replay.timeline(session, case_id)
-        except NotFound:
-            abort(404)
+    history = case_timeline(rt, case_id, current_actor())
+    pins, number, title, status = history.pins, history.number, history.title, history.status
+    steps = history.steps
     kind = request.args.get("kind") or None
     actor = request.args.get("actor") or None
     kinds = sorted({s.kind for s in steps}, key=lambda k: list(EVENT_LABELS).index(k)

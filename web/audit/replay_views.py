@@ -15,23 +15,17 @@ from engine.audit import replay as replaying
 from engine.worktime.clock import SHANGHAI
 from engine.cases.eventlog import EVENT_LABELS
 from engine.errors import NotFound
-from engine.store.models import CaseRecord
+from engine.hall.audit import case_timeline
 
 from . import bp
+from ..auth import current_actor
 from ..runtime import runtime
 from .common import auditor_required, display_names, field_labels, readable
 from .history import STATUS_LABELS
 
 
 def _case(case_id: int) -> dict[str, Any]:
-    with runtime().db.reading() as session:
-        case = session.get(CaseRecord, case_id)
-        if case is None:
-            abort(404)
-        steps = replaying.timeline(session, case_id)
-        return {"case_id": case.id, "number": case.number, "title": case.title,
-                "status": case.status, "pins": dict(case.pins), "top": case.process_key,
-                "steps": steps}
+    return dict(vars(case_timeline(runtime(), case_id, current_actor())))
 
 
 def _seq(total: int) -> int:

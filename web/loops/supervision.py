@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from engine.store.models_loops import PUSH_STATES
+from engine.loops.supervision import PUSH_STATES
 from engine.loops.supervision import ACTIONS, PUSH_LABELS
 
 from ..auth import current_actor, roles_required
