@@ -71,7 +71,7 @@ class CaseService:
                    *, title: str | None = None) -> CaseView:
         """Start a case on the latest version of `process_key` with validated data."""
         if not actor.may_start_cases():
-            raise NotAllowed("只有综合受理窗口可以受理申请")
+            raise NotAllowed(policy.NOT_A_STARTER)
         with self._writing() as session:
             now = self.clock.now()
             top, pins = self.definitions.resolve_pins(session, process_key)
