@@ -30,7 +30,7 @@ from engine.settings import Settings
 from engine.store.db import Database
 from engine.studio.drafts import Drafts
 from engine.worker.escalations import Escalations
-from engine.worker.loops import Loops, build_loops
+from engine.worker.loop_jobs import Loops, build_loops
 from engine.worker.timers import TimerWorker
 from engine.worktime.clock import Clock, SystemClock
 

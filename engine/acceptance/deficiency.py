@@ -32,6 +32,7 @@ from engine.definitions.catalogue import Catalogue
 from engine.worktime.clock import SHANGHAI, Clock
 from engine.cases.clocks import CalendarSource
 from engine.worktime.deadlines import UNIT_ALIASES, WORKING_DAY, Limit, due_at
+from engine.cases import policy
 from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from engine.cases.uploads import UploadStore
 from engine.cases.dto import SYSTEM, Actor, CaseView
@@ -147,7 +148,7 @@ class Deficiencies:
     def status(self, case_id: int, actor: Actor) -> tuple[CaseView, list[Deficiency]]:
         """The case and its deficiency list (supplied and outstanding), as now recorded.
         Whoever may supply (the front desk, systems filing for it) may read it."""
-        reader = SYSTEM if actor.may_start_cases() else actor
+        reader = SYSTEM if policy.files_applications(actor) else actor
         case = self.cases.get_case(case_id, reader, with_data=True)
         return case, deficiency_of(case.data or {})
 
@@ -165,7 +166,7 @@ class Deficiencies:
         ValidationFailed (unknown field or upload; 422) and Conflict (already supplied, or
         the case has ended; 409). Only the front desk, systems with an API token and admins
         supply; the applicant portal calls this with such a system actor."""
-        if not actor.may_start_cases():
+        if not policy.files_applications(actor):
             raise NotAllowed("只有综合受理窗口或经授权的系统可以补交材料")
         field_id = str(field_id or "").strip()
         upload = self.uploads.get(upload_id) if isinstance(upload_id, str) and upload_id \

@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.hall.policy import STARTS_CASES
 from engine.worktime.clock import SHANGHAI
 from engine.store.models import CaseEvent, CaseRecord, HumanTask, Incident
 
@@ -25,11 +24,6 @@ class Actor:
 
     def works_in(self, lane: str | None) -> bool:
         return self.is_admin or lane is None or lane in self.groups
-
-    def may_start_cases(self) -> bool:
-        """Only the general front desk (and systems filing for it) accepts applications;
-        which cases one may read is engine.hall.policy's answer, per case."""
-        return bool(STARTS_CASES & self.roles)
 
 
 SYSTEM = Actor("system", frozenset({"admin"}))

@@ -141,6 +141,11 @@ def is_entry_process(process_key: str, catalogue: Container[str] | None) -> bool
         and process_key in catalogue
 
 
+def files_applications(actor: "Actor") -> bool:
+    """Only the general front desk (and systems filing for it) accepts applications."""
+    return bool(STARTS_CASES & actor.roles)
+
+
 def may_start(actor: "Actor", process_key: str, catalogue: Container[str] | None) -> bool:
     return bool(STARTS_CASES & actor.roles) and is_entry_process(process_key, catalogue)
 

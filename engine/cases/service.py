@@ -70,7 +70,7 @@ class CaseService:
     def start_case(self, process_key: str, data: dict[str, Any], actor: Actor,
                    *, title: str | None = None) -> CaseView:
         """Start a case on the latest version of `process_key` with validated data."""
-        if not actor.may_start_cases():
+        if not policy.files_applications(actor):
             raise NotAllowed(policy.NOT_A_STARTER)
         with self._writing() as session:
             now = self.clock.now()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.audit import replay
-from engine.cases.views import Actor
+from engine.cases.dto import Actor
 from engine.errors import NotAllowed, NotFound
 from engine.runtime import Runtime
 from engine.store.models import CaseRecord
