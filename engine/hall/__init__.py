@@ -1,0 +1,1 @@
+"""The service layer: every user action is one call here, permission checked inside, one transaction."""
