@@ -69,7 +69,7 @@ class Filed:
         return self.case.number
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.case.to_json(), "decision": self.action, "notice": self.notice,
+        return {**self.case.to_json(), "action": self.action, "notice": self.notice,
                 "deficiency": list(self.deferred)}
 
 

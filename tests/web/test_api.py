@@ -6,6 +6,7 @@ documented in the OpenAPI document for the operation that answered.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import datetime
@@ -28,6 +29,9 @@ FIELD_TYPES = {"string", "textarea", "long", "decimal", "boolean", "date", "enum
 CJK = re.compile(r"[\u4e00-\u9fff]")
 NUMBER = re.compile(r"^371500-20261120-\d{5}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+OWN, REQUIRED, DEFERRABLE = "申请人自备", "必要", "容缺后补"
+BAD_CREDIT_BUILDER = "91371500MA3N6UXW4Q"  # on the fake registry's dishonesty list
 
 # username: (roles, departments)
 CLERKS: dict[str, tuple[list[str], list[str]]] = {
@@ -100,26 +104,44 @@ def tokens(deployed) -> Tokens:
 
 # --- helpers ------------------------------------------------------------------------------
 
-def start(api: Api, token: str, data: dict[str, Any] | None = None, *, process: str = PROCESS):
-    return api.post("/cases", token, json={"process": process,
-                                           "data": CONSTRUCTION_APPLICATION if data is None
-                                           else data})
+def materials(api: Api, token: str, necessities=(REQUIRED, DEFERRABLE), *,
+              process: str = PROCESS) -> dict[str, str]:
+    """The materials the applicant brings (department-issued ones are pulled by data
+    sharing), as upload ids: one scan, filed under each material."""
+    form = api.get(f"/processes/{process}/form", token)
+    if form.status_code != 200:
+        return {}
+    upload = api.post("/uploads", token, data={"file": (io.BytesIO(PDF), "材料.pdf")},
+                      content_type="multipart/form-data").get_json()["id"]
+    return {f["id"]: upload for f in form.get_json()["form"]["fields"]
+            if f["type"] == "file" and f["source"] == OWN and f["necessity"] in necessities}
+
+
+def start(api: Api, token: str, data: dict[str, Any] | None = None, *, process: str = PROCESS,
+          **body: Any):
+    """POST /cases; without `data`, the sample application with all its materials."""
+    if data is None:
+        data = {**CONSTRUCTION_APPLICATION, **materials(api, token, process=process)}
+    return api.post("/cases", token, json={"process": process, "data": data, **body})
 
 
 def started(api: Api, tokens) -> dict[str, Any]:
+    """A case the front desk accepted (受理): 12 review tasks open."""
     response = start(api, tokens["fd"])
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
 
-def accepted(api: Api, tokens) -> dict[str, Any]:
-    """A case past the front desk: 12 review tasks open."""
-    case = started(api, tokens)
-    response = api.post(f"/tasks/{case['tasks'][0]['id']}/complete", tokens["fd"],
-                        json={"data": {"acceptance_decision": "accept",
-                                       "materials_complete": True}})
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
+accepted = started
+
+
+def noticed(api: Api, tokens) -> dict[str, Any]:
+    """A case given the one-time notice (一次性告知): the front desk's 补齐材料 task open."""
+    response = start(api, tokens["fd"], CONSTRUCTION_APPLICATION, action="notify")
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    assert [t["task_spec"] for t in case["tasks"]] == ["supplement_materials"]
+    return case
 
 
 def review_data(task_spec: str, decision: str = "approve") -> dict[str, str]:
@@ -196,7 +218,7 @@ def test_one_thing_start_form_is_merged_with_sources(api, tokens):
 
 
 def test_full_case_through_http_only(api, tokens):
-    # the front desk accepts the application
+    # the front desk accepts the application (materials checked) in one call
     response = start(api, tokens["fd"])
     assert response.status_code == 201
     case = response.get_json()
@@ -204,30 +226,15 @@ def test_full_case_through_http_only(api, tokens):
     assert NUMBER.match(case["number"]) and case["number"] == "371500-20261120-00001"
     assert case["state"] == "running" and case["process"] == PROCESS
     assert response.headers["Location"] == f"{API}/cases/{case['id']}"
-    assert [(t["lane"], t["task_spec"]) for t in case["tasks"]] == [
-        (FRONT_DESK, "front_desk_acceptance")]
-    front = case["tasks"][0]
-
-    assert front["id"] in {t["id"] for t in listed(api, tokens["fd"])}
-    assert front["id"] not in {t["id"] for t in listed(api, tokens["zjj"])}
-    assert listed(api, tokens["fd"], "?mine=1") == []
-
-    claimed = api.post(f"/tasks/{front['id']}/claim", tokens["fd"])
-    assert claimed.status_code == 200 and claimed.get_json()["assignee"] == "fd"
-    assert [t["id"] for t in listed(api, tokens["fd"], "?mine=1")] == [front["id"]]
-
-    detail = api.get(f"/tasks/{front['id']}", tokens["fd"]).get_json()
-    assert detail["state"] == "open" and detail["assignee"] == "fd"
+    assert (case["action"], case["notice"], case["deficiency"]) == ("accept", "receipt", [])
+    done = listed(api, tokens["fd"], "?state=completed")
+    assert [(t["task_spec"], t["completed_by"]) for t in done] == [("front_desk_acceptance",
+                                                                    "fd")]
+    detail = api.get(f"/tasks/{done[0]['id']}", tokens["fd"]).get_json()
     assert {"materials_complete", "acceptance_note"} <= {f["id"] for f in detail["form"]["fields"]}
     assert detail["case"] == {"id": case["id"], "number": case["number"], "state": "running",
                               "title": case["title"], "process": PROCESS}
-
-    response = api.post(f"/tasks/{front['id']}/complete", tokens["fd"],
-                        json={"data": {"acceptance_decision": "accept", "materials_complete": True,
-                                       "acceptance_note": "材料齐全"}})
-    assert response.status_code == 200
-    case = response.get_json()
-    assert case["state"] == "running"
+    assert listed(api, tokens["fd"]) == [] and listed(api, tokens["fd"], "?mine=1") == []
     reviews = case["tasks"]
     assert len(reviews) == 12
     assert len({t["task_spec"] for t in reviews}) == 12
@@ -245,6 +252,10 @@ def test_full_case_through_http_only(api, tokens):
         "construction_permit_review", "quality_supervision_review", "safety_supervision_review",
         "fire_design_review_review"}
 
+    first = seen["住房和城乡建设局"][0]
+    claimed = api.post(f"/tasks/{first['id']}/claim", tokens["zjj"])
+    assert claimed.status_code == 200 and claimed.get_json()["assignee"] == "zjj"
+    assert [t["id"] for t in listed(api, tokens["zjj"], "?mine=1")] == [first["id"]]
     for department, clerk in DEPARTMENT_CLERK.items():
         for task in seen[department]:
             form = api.get(f"/tasks/{task['id']}", tokens[clerk]).get_json()["form"]
@@ -320,7 +331,7 @@ def test_case_status_for_front_desk_and_auditor(api, tokens):
 
 
 def test_case_status_shows_clock_and_materials(api, tokens):
-    case = started(api, tokens)
+    case = noticed(api, tokens)
     body = api.get(f"/cases/{case['id']}", tokens["fd"]).get_json()
     # Received, not yet accepted: the clock is the five-day one-time-notice rule.
     assert body["clock"]["stage"] == "receipt" and body["clock"]["status"] == "正常"
@@ -536,7 +547,9 @@ def test_field_messages_follow_accept_language(api, tokens):
     ("contract_duration", "99999999999999999999999"), ("floor_area", "-0.0"),
 ])
 def test_non_finite_and_odd_numbers_get_field_messages(api, tokens, field, literal):
-    body = json.dumps({"process": PROCESS, "data": {**CONSTRUCTION_APPLICATION, field: "__X__"}})
+    body = json.dumps({"process": PROCESS, "data": {**CONSTRUCTION_APPLICATION,
+                                                    **materials(api, tokens["fd"]),
+                                                    field: "__X__"}})
     body = body.replace('"__X__"', literal)
     response = api.post("/cases", tokens["fd"], data=body, content_type="application/json")
     if literal == "-0.0":  # minus zero is a number ≥ 0: accepted
@@ -625,7 +638,7 @@ def test_completing_with_bad_data_is_422_and_leaves_the_task_open(api, tokens, d
 
 @pytest.mark.parametrize("body", [b"[]", b"{", b'{"data": []}', b'{"data": 1}', b""])
 def test_completing_with_a_malformed_body_is_422(api, tokens, body):
-    case = started(api, tokens)
+    case = noticed(api, tokens)
     task = case["tasks"][0]
     response = api.post(f"/tasks/{task['id']}/complete", tokens["fd"], data=body,
                         content_type="application/json")
@@ -671,10 +684,10 @@ def test_readonly_fields_cannot_be_tampered_with(api, tokens):
 # --- conflicts ----------------------------------------------------------------------------
 
 def test_completing_a_completed_task_is_409(api, tokens):
-    case = started(api, tokens)
+    case = noticed(api, tokens)
     task = case["tasks"][0]
     path = f"/tasks/{task['id']}/complete"
-    accept = {"data": {"acceptance_decision": "accept"}}
+    accept = {"data": {"supplemented": True}}
     assert api.post(path, tokens["fd"], json=accept).status_code == 200
     response = api.post(path, tokens["fd"], json=accept)
     assert response.status_code == 409
@@ -685,14 +698,14 @@ def test_completing_a_completed_task_is_409(api, tokens):
 
 
 def test_claiming_a_task_claimed_by_someone_else_is_409(api, tokens):
-    task = started(api, tokens)["tasks"][0]
+    task = noticed(api, tokens)["tasks"][0]
     assert api.post(f"/tasks/{task['id']}/claim", tokens["fd"]).status_code == 200
     assert api.post(f"/tasks/{task['id']}/claim", tokens["fd"]).status_code == 200  # idempotent
     response = api.post(f"/tasks/{task['id']}/claim", tokens["fd2"])
     assert response.status_code == 409
     assert "fd" in response.get_json()["message"]
     # and the other clerk cannot complete it either
-    accept = {"data": {"acceptance_decision": "accept"}}
+    accept = {"data": {"supplemented": True}}
     response = api.post(f"/tasks/{task['id']}/complete", tokens["fd2"], json=accept)
     assert response.status_code == 409
     assert api.post(f"/tasks/{task['id']}/complete", tokens["fd"], json=accept).status_code == 200

@@ -190,7 +190,8 @@ def test_every_documented_status_is_really_returned_and_no_other(deployed, app, 
     call(app, "GET", f"/processes/{PROCESS}/form", token["fd"])                         # 200
     call(app, "GET", "/processes/nope/form", token["fd"])                               # 404
 
-    start = {"process": PROCESS, "data": CONSTRUCTION_APPLICATION}
+    # 一次性告知: received, the front desk's 补齐材料 task open
+    start = {"process": PROCESS, "action": "notify", "data": CONSTRUCTION_APPLICATION}
     case = call(app, "POST", "/cases", token["fd"], json=start).get_json()              # 201
     call(app, "POST", "/cases", token["slj"], json=start)                               # 403
     call(app, "POST", "/cases", token["fd"], json={"process": "nope", "data": {}})      # 404
@@ -223,8 +224,8 @@ def test_every_documented_status_is_really_returned_and_no_other(deployed, app, 
     call(app, "POST", "/tasks/nope/complete", token["fd"], json={"data": {}})           # 404
     call(small, "POST", f"/tasks/{front}/complete", token["fd"], data=huge, **app_json)  # 413
     call(app, "POST", f"/tasks/{front}/complete", token["fd"],
-         json={"data": {"materials_complete": "也许"}})                                   # 422
-    accept = {"data": {"acceptance_decision": "accept"}}
+         json={"data": {"supplemented": "也许"}})                                         # 422
+    accept = {"data": {"supplemented": True}}
     call(app, "POST", f"/tasks/{front}/complete", token["fd"], json=accept)             # 200
     call(app, "POST", f"/tasks/{front}/complete", token["fd"], json=accept)             # 409
     call(app, "POST", f"/tasks/{front}/unclaim", token["fd"])                           # 409

@@ -11,9 +11,11 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from engine.acceptance.rules import ACCEPT, DECISION_FIELDS, NOTIFY, SIGNED, Decision
 from engine.cases import canonical
 from engine.worktime.deadlines import STATE_LABELS
 from engine.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from engine.hall.counter import Counter, Filing
 from engine.runtime import Runtime
 from engine.cases.views import event_json
 
@@ -169,14 +171,46 @@ def process_form(key: str):
 
 @bp.post("/cases")
 def start_case():
+    """Hand in an application at the front desk, with the same rules as the counter page:
+    `action` accept (受理; 容缺受理 when only 容缺后补 materials are missing, with
+    `deficiency_commitment` "signed" and `deficiency_signer` in `data`) or notify
+    (一次性告知, `missing_materials` optional). Materials are upload ids in their fields."""
     body = json_object()
     key = body.get("process")
     if not isinstance(key, str) or not key:
         raise ValidationFailed("缺少 process", {"process": "必须给出流程 key"})
-    definition = latest_definition(key)
-    data = formsource.clean_application(runtime(), definition, data_of(body), lang=language())
-    case = runtime().cases.start_case(key, data, g.actor)
-    return jsonify(case.to_json()), 201, {"Location": f"/api/v1/cases/{case.id}"}
+    checked_key(key)
+    action = body.get("action", ACCEPT)
+    if action not in (ACCEPT, NOTIFY):
+        raise ValidationFailed("action 须为 accept 或 notify", {"action": "须为 accept 或 notify"})
+    data = data_of(body)
+    filed = counter_service().file(
+        Filing(key, action, data, _decision_of(data), language()), g.actor)
+    return jsonify(filed.to_json()), 201, {"Location": f"/api/v1/cases/{filed.case_id}"}
+
+
+def counter_service() -> Counter:
+    from ..counter_sharing import LazySharing
+
+    return Counter(runtime(), LazySharing())
+
+
+def _decision_of(data: dict[str, Any]) -> Decision:
+    """The front-desk decision fields of an application (the counter page's own inputs)."""
+    problems, given = {}, {}
+    for name in DECISION_FIELDS:
+        value = data.get(name, "")
+        if name == "deficiency_commitment" and isinstance(value, bool):
+            given[name] = SIGNED if value else ""
+        elif value is None or isinstance(value, str):
+            given[name] = value or ""
+        else:
+            problems[name] = "须为文本" if name != "deficiency_commitment" \
+                else "须为 \"signed\" 或 true"
+    if problems:
+        raise ValidationFailed("受理决定字段格式不正确", problems)
+    return Decision(**{k: v.strip() if k == "deficiency_signer" else v
+                       for k, v in given.items()})
 
 
 @bp.get("/cases/<int:case_id>")
