@@ -79,9 +79,10 @@ class ApplicationRefused(ValidationFailed):
     materials in place), `pulled` and the sharing `notes`."""
 
     def __init__(self, fields: dict[str, str], *, values: dict, pulled: dict, notes: dict):
-        first = next(iter(fields.values()), "")
-        super().__init__(f"申请未受理：{first}" if len(fields) == 1
-                         else f"申请未受理：{len(fields)} 项须更正（见各字段）", fields)
+        reasons = list(dict.fromkeys(fields.values()))
+        count = f"（{len(fields)} 项，见各字段）" if len(fields) > 1 else ""
+        super().__init__(f"申请未受理{count}：" + "；".join(reasons[:3])
+                         + ("……" if len(reasons) > 3 else ""), fields)
         self.values, self.pulled, self.notes = values, pulled, notes
 
 

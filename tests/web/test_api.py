@@ -391,6 +391,97 @@ def test_cancel_case_by_lead_with_reason(api, tokens):
                     json={"reason": "不存在"}).status_code == 404
 
 
+# --- the front desk's rules, as on the counter page ------------------------------------------
+
+def test_an_application_missing_required_materials_is_refused_per_material(api, tokens):
+    required = materials(api, tokens["fd"], (REQUIRED,))
+    assert len(required) >= 5
+    response = start(api, tokens["fd"], dict(CONSTRUCTION_APPLICATION))
+    errors = assert_field_errors(response, *required)
+    assert set(required) <= set(errors)
+    assert all(errors[f] == "必要材料未提交，不能受理：请补齐，或出具一次性告知书" for f in required)
+    assert "必要材料未提交" in response.get_json()["message"]
+    assert listed(api, tokens["admin"], "?state=all") == []  # nothing started
+
+
+def test_acceptance_with_deficiency_needs_the_signed_commitment(api, tokens):
+    brought = {**CONSTRUCTION_APPLICATION, **materials(api, tokens["fd"], (REQUIRED,))}
+    unsigned = start(api, tokens["fd"], brought)
+    errors = assert_field_errors(unsigned, "deficiency_commitment", "deficiency_signer")
+    assert errors["deficiency_commitment"].startswith("容缺受理须申请人签署容缺受理承诺书")
+    assert listed(api, tokens["admin"], "?state=all") == []
+    response = start(api, tokens["fd"], {**brought, "deficiency_commitment": True,
+                                         "deficiency_signer": " 李建设 "})
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    assert (case["action"], case["notice"]) == ("accept", "deficiency_notice")
+    deferred = materials(api, tokens["fd"], (DEFERRABLE,))
+    assert {d["field"] for d in case["deficiency"]} == set(deferred)
+    # each deferred material with its deadline: five working days, the one-thing's promise
+    assert {d["deadline"] for d in case["deficiency"]} == {"2026-11-27T23:59:59+08:00"}
+    assert all(CJK.search(d["name"]) and CJK.search(d["item"]) for d in case["deficiency"])
+    assert len(case["tasks"]) == 12  # accepted: the departments review at once
+    status = api.get(f"/cases/{case['id']}/materials", tokens["fd"]).get_json()
+    assert status["outstanding"] == len(deferred)
+    events = api.get(f"/cases/{case['id']}/events", tokens["auditor"]).get_json()["events"]
+    started_with = canonical.decode(events[0]["payload"])["data"]
+    assert started_with["deficiency_commitment"]["signed_by"] == "李建设"
+    assert started_with["deficiency_commitment"]["witnessed_by"] == "fd"
+    decided = [canonical.decode(e["payload"])["data"] for e in events
+               if e["kind"] == "task_completed" and e["task_spec"] == "front_desk_acceptance"]
+    assert decided == [{"acceptance_decision": "accept", "materials_complete": False,
+                        "missing_materials": decided[0]["missing_materials"]}]
+    assert "建设工程监理合同" in decided[0]["missing_materials"]
+
+
+def test_a_bad_credit_applicant_is_refused_deficiency_on_the_api(api, tokens):
+    response = start(api, tokens["fd"], {
+        **CONSTRUCTION_APPLICATION, **materials(api, tokens["fd"], (REQUIRED,)),
+        "builder_credit_code": BAD_CREDIT_BUILDER, "deficiency_commitment": "signed",
+        "deficiency_signer": "李建设"})
+    errors = assert_field_errors(response, *materials(api, tokens["fd"], (DEFERRABLE,)))
+    assert all("不适用容缺受理" in errors[f] for f in materials(api, tokens["fd"], (DEFERRABLE,)))
+    assert listed(api, tokens["admin"], "?state=all") == []
+
+
+def test_the_one_time_notice_through_the_api(api, tokens):
+    response = start(api, tokens["fd"], {**CONSTRUCTION_APPLICATION,
+                                         "missing_materials": "施工合同缺少发包方盖章"},
+                     action="notify")
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    assert (case["action"], case["notice"]) == ("notify", "notice")
+    assert [(t["lane"], t["task_spec"]) for t in case["tasks"]] == [
+        (FRONT_DESK, "supplement_materials")]
+    events = api.get(f"/cases/{case['id']}/events", tokens["auditor"]).get_json()["events"]
+    decided = next(canonical.decode(e["payload"])["data"] for e in events
+                   if e["kind"] == "task_completed")
+    assert decided["acceptance_decision"] == "notify"
+    assert decided["missing_materials"] == "施工合同缺少发包方盖章"
+    # without a text of its own, the notice lists every material still to bring
+    listed_by_default = start(api, tokens["fd"], dict(CONSTRUCTION_APPLICATION), action="notify")
+    events = api.get(f"/cases/{listed_by_default.get_json()['id']}/events",
+                     tokens["auditor"]).get_json()["events"]
+    text = next(canonical.decode(e["payload"])["data"]["missing_materials"] for e in events
+                if e["kind"] == "task_completed")
+    assert "施工合同（建筑工程施工许可证核发；必要）" in text
+
+
+@pytest.mark.parametrize("body, field", [
+    pytest.param({"action": "reject"}, "action", id="no-veto"),
+    pytest.param({"action": ["accept"]}, "action", id="action-is-a-list"),
+    pytest.param({"data": {"deficiency_signer": 7}}, "deficiency_signer",
+                 id="signer-is-a-number"),
+    pytest.param({"data": {"acceptance_note": "长" * 501}}, "acceptance_note",
+                 id="note-over-maxlength"),
+])
+def test_bad_decisions_get_422_on_their_field(api, tokens, body, field):
+    data = {**CONSTRUCTION_APPLICATION, **materials(api, tokens["fd"]), **body.pop("data", {})}
+    response = api.post("/cases", tokens["fd"], json={"process": PROCESS, "data": data, **body})
+    assert field in assert_field_errors(response, field)
+    assert listed(api, tokens["admin"], "?state=all") == []
+
+
 # --- authentication and authorisation -----------------------------------------------------
 
 @pytest.mark.parametrize("authorization", [
