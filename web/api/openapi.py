@@ -98,6 +98,35 @@ SCHEMAS: dict[str, Any] = {
             "necessity": {"type": ["string", "null"]}, "source": {"type": ["string", "null"]},
             "provided": {"type": "boolean"}, "shared": {"type": "boolean"},
             "upload": {"type": ["object", "null"]}}}}}},
+    "Application": {
+        "type": "object", "required": ["process"], "properties": {
+            "process": {"type": "string", "minLength": 1, "maxLength": 200,
+                        "description": "流程 key（一件事或事项）"},
+            "action": {"enum": ["accept", "notify"], "default": "accept", "description": (
+                "accept 受理：必要材料须齐全；仅缺容缺后补材料时为容缺受理（须申请人签署"
+                "承诺书）。notify 一次性告知：一次告知需补齐的全部材料")},
+            "data": {"type": "object", "description": (
+                "申请表各字段（GET /processes/{key}/form）；材料字段填 POST /uploads 返回的 id"
+                "（部门核发材料由数据共享自动调取）；代办人 agent_name、agent_id_number、"
+                "agent_mobile、power_of_attorney；以及受理决定字段"),
+                "properties": {
+                    "acceptance_note": {"type": "string", "maxLength": 500,
+                                        "description": "受理意见"},
+                    "missing_materials": {"type": "string", "maxLength": 2000, "description": (
+                        "一次性告知的内容；不填则列出申请人尚需提交的全部材料")},
+                    "deficiency_commitment": {"enum": ["signed", True], "description": (
+                        "容缺受理：申请人已签署容缺受理承诺书")},
+                    "deficiency_signer": {"type": "string", "maxLength": 50,
+                                          "description": "签署承诺书的申请人（或代办人）姓名"}}}}},
+    "Filed": {"allOf": [_ref("Case"), {"type": "object", "properties": {
+        "action": {"enum": ["accept", "notify"]},
+        "notice": {"enum": ["receipt", "notice", "deficiency_notice"], "description": (
+            "应打印的文书：受理通知书 / 一次性告知书 / 容缺受理通知书")},
+        "deficiency": {"type": "array", "description": "容缺后补材料及各自的补齐期限",
+                       "items": {"type": "object", "properties": {
+                           "field": {"type": "string"}, "name": {"type": "string"},
+                           "item": {"type": "string"},
+                           "deadline": {"type": "string", "format": "date-time"}}}}}}]},
     "Event": {"type": "object", "properties": {
         "seq": {"type": "integer"}, "kind": {"type": "string"},
         "actor": {"type": ["string", "null"]}, "at": {"type": "string", "format": "date-time"},
@@ -140,10 +169,8 @@ def openapi_document() -> dict[str, Any]:
             {"type": "object", "properties": {"form": _ref("Form")}}, errors=(404,),
             params=[_path_param("key")], tag="processes")},
         "/api/v1/cases": {"post": _op(
-            "发起办件（综合受理窗口或对接系统）", _ref("Case"), status=201,
-            errors=(403, 404, 413, 422),
-            body=_json({"type": "object", "required": ["process"], "properties": {
-                "process": {"type": "string"}, "data": {"type": "object"}}}))},
+            "综合受理：受理（含容缺受理）或一次性告知，规则与窗口页面相同", _ref("Filed"),
+            status=201, errors=(403, 404, 413, 422), body=_json(_ref("Application")))},
         "/api/v1/cases/{case_id}": {"get": _op("办件状态与待办任务", _ref("Case"),
                                                errors=(403, 404), params=[case_id])},
         "/api/v1/cases/{case_id}/events": {"get": _op(
