@@ -482,6 +482,37 @@ def test_bad_decisions_get_422_on_their_field(api, tokens, body, field):
     assert listed(api, tokens["admin"], "?state=all") == []
 
 
+def test_a_lead_assigns_extends_and_pauses_a_task_as_on_the_task_page(api, tokens):
+    case = accepted(api, tokens)
+    task = next(t for t in case["tasks"] if t["task_spec"] == "construction_permit_review")
+    path, _ = f"/tasks/{task['id']}", (tokens["zjj2"], tokens["slj"])
+    refused = api.post(f"{path}/assign", tokens["zjj"], json={"assignee": "zjj2"})
+    assert refused.status_code == 403 and "负责人" in refused.get_json()["message"]
+    assigned = api.post(f"{path}/assign", tokens["zjj_lead"], json={"assignee": "zjj2"})
+    assert assigned.status_code == 200 and assigned.get_json()["assignee"] == "zjj2"
+    elsewhere = api.post(f"{path}/assign", tokens["zjj_lead"], json={"assignee": "slj"})
+    assert elsewhere.status_code == 403 and CJK.search(elsewhere.get_json()["message"])
+
+    before = api.get(f"/cases/{case['id']}", tokens["fd"]).get_json()["clock"]
+    no_reason = api.post(f"{path}/extend", tokens["zjj_lead"], json={"amount": 5, "reason": " "})
+    assert "reason" in assert_field_errors(no_reason, "reason")
+    too_long = api.post(f"{path}/extend", tokens["zjj_lead"], json={"amount": 61, "reason": "x"})
+    assert too_long.status_code == 422 and "amount" in too_long.get_json()["fields"]
+    extended = api.post(f"{path}/extend", tokens["zjj_lead"],
+                        json={"amount": 5, "reason": "需现场核查"})
+    assert extended.status_code == 200 and extended.get_json()["clock"] != before
+    assert extended.get_json()["task"]["id"] == task["id"]
+
+    unknown = api.post(f"{path}/procedure", tokens["zjj2"], json={"procedure": "占卜"})
+    assert "procedure" in assert_field_errors(unknown, "procedure")
+    paused = api.post(f"{path}/procedure", tokens["zjj2"], json={"procedure": "专家评审"})
+    assert paused.status_code == 200
+    resumed = api.post(f"{path}/procedure", tokens["zjj2"], json={"procedure": None})
+    assert resumed.status_code == 200
+    events = api.get(f"/cases/{case['id']}/events", tokens["auditor"]).get_json()["events"]
+    assert "task_assigned" in {e["kind"] for e in events}
+
+
 # --- authentication and authorisation -----------------------------------------------------
 
 @pytest.mark.parametrize("authorization", [

@@ -239,6 +239,33 @@ def test_every_documented_status_is_really_returned_and_no_other(deployed, app, 
     call(app, "POST", cancel, token["zjj"], json={"reason": "申请人撤回"})                 # 409
 
     pdf = lambda name, content=PDF: {"file": (io.BytesIO(content), name)}  # noqa: E731
+
+    # 改派, 延期 and 特别程序 on a department's review task of an accepted case
+    rt.users.create("zjj2", "pw", roles=["approver"], groups=["住房和城乡建设局"])
+    token["zjj2"] = rt.users.issue_token("zjj2")
+    scan = call(app, "POST", "/uploads", token["fd"], data=pdf("c.pdf")).get_json()["id"]
+    form = call(app, "GET", f"/processes/{PROCESS}/form", token["fd"]).get_json()["form"]
+    brought = {f["id"]: scan for f in form["fields"]
+               if f["type"] == "file" and f["source"] == "申请人自备"}
+    accepted = call(app, "POST", "/cases", token["fd"], json={
+        "process": PROCESS, "data": {**CONSTRUCTION_APPLICATION, **brought}}).get_json()
+    review = next(t["id"] for t in accepted["tasks"]
+                  if t["task_spec"] == "construction_permit_review")
+    nope = "00000000-0000-0000-0000-000000000000"
+    clock_actions = [("assign", {"assignee": "zjj2"}, {"assignee": ""}),
+                     ("extend", {"amount": 5, "reason": "需现场核查"}, {"amount": 0, "reason": "x"}),
+                     ("procedure", {"procedure": "专家评审"}, {"procedure": "占卜"})]
+    for action, good, bad in clock_actions:
+        call(app, "POST", f"/tasks/{review}/{action}", token["slj"], json=good)          # 403
+        call(app, "POST", f"/tasks/{nope}/{action}", token["zjj"], json=good)            # 404
+        call(small, "POST", f"/tasks/{review}/{action}", token["zjj"], data=huge,
+             **app_json)                                                                 # 413
+        call(app, "POST", f"/tasks/{review}/{action}", token["zjj"], json=bad)           # 422
+        call(app, "POST", f"/tasks/{review}/{action}", token["zjj"], json=good)          # 200
+    decided = {"construction_permit_decision": "approve", "construction_permit_opinion": "同意"}
+    call(app, "POST", f"/tasks/{review}/complete", token["zjj2"], json={"data": decided})
+    for action, good, _bad in clock_actions:
+        call(app, "POST", f"/tasks/{review}/{action}", token["zjj"], json=good)          # 409
     call(app, "POST", "/uploads", token["fd"], data=pdf("a.pdf"))                       # 201
     call(app, "POST", "/uploads", token["fd"], data=pdf("a.pdf", PDF * 80_000))         # 413
     call(app, "POST", "/uploads", token["fd"], data=pdf("a.exe"))                       # 415

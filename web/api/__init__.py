@@ -335,6 +335,48 @@ def complete_task(task_id: str):
     return jsonify(case.to_json())
 
 
+@bp.post("/tasks/<task_id>/assign")
+def assign_task(task_id: str):
+    """改派: a department lead hands an open task to a colleague of the task's department."""
+    checked_task_id(task_id)
+    assignee = json_object().get("assignee")
+    if not isinstance(assignee, str) or not assignee.strip() or len(assignee) > 100:
+        raise ValidationFailed("请选择改派对象", {"assignee": "必填，100 字以内的用户名"})
+    return jsonify(runtime().cases.assign(task_id, assignee.strip(), g.actor).to_json())
+
+
+@bp.post("/tasks/<task_id>/extend")
+def extend_task(task_id: str):
+    """延期: a department lead extends the item's limit by 1–60 working days, with a reason."""
+    checked_task_id(task_id)
+    body = json_object()
+    amount, reason = body.get("amount"), body.get("reason")
+    if not isinstance(reason, str) or len(reason) > 500:
+        raise ValidationFailed("延期须写明理由（500 字以内）", {"reason": "必填，500 字以内"})
+    rt = runtime()
+    rt.cases.extend_clock(task_id, amount, reason, g.actor)
+    return jsonify(_task_clock(task_id))
+
+
+@bp.post("/tasks/<task_id>/procedure")
+def special_procedure(task_id: str):
+    """特别程序: `procedure` (听证、检验检测 …) stops the item's clock; null ends it."""
+    checked_task_id(task_id)
+    procedure = json_object().get("procedure")
+    if procedure is not None and not isinstance(procedure, str):
+        raise ValidationFailed("未知的特别程序", {"procedure": "须为特别程序名称或 null"})
+    runtime().cases.special_procedure(task_id, procedure or None, g.actor)
+    return jsonify(_task_clock(task_id))
+
+
+def _task_clock(task_id: str) -> dict[str, Any]:
+    """The task and its case's clock, after a change to the clock."""
+    rt = runtime()
+    task = rt.tasks.get(task_id, g.actor)
+    return {"task": task_json(task),
+            "clock": rt.clocks.summary_of(task.case_id) if rt.clocks else None}
+
+
 @bp.post("/uploads")
 def upload():
     file = request.files.get("file")

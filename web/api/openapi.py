@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.cases.clocks import SPECIAL_PROCEDURES
+
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -145,6 +147,9 @@ SCHEMAS: dict[str, Any] = {
             "supplied_at": {"type": ["string", "null"], "format": "date-time"},
             "supplied_by": {"type": ["string", "null"]}, "upload": {"type": ["string", "null"]},
             "source": {"type": ["string", "null"]}}}}}},
+    "TaskClock": {"type": "object", "properties": {
+        "task": _ref("Task"), "clock": {"type": ["object", "null"],
+                                        "description": "办件的办理时限（同 GET /cases/{case_id}）"}}},
     "Upload": {"type": "object", "properties": {
         "id": {"type": "string"}, "sha256": {"type": "string"}, "size": {"type": "integer"},
         "name": {"type": "string"}, "content_type": {"type": "string"}}},
@@ -207,6 +212,25 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/tasks/{task_id}/complete": {"post": _op(
             "校验并办结任务", _ref("Case"), errors=(403, 404, 409, 413, 422), params=[task_id],
             body=_DATA_BODY, tag="tasks")},
+        "/api/v1/tasks/{task_id}/assign": {"post": _op(
+            "改派（本部门负责人）", _ref("Task"), errors=(403, 404, 409, 413, 422),
+            params=[task_id], tag="tasks", body=_json({
+                "type": "object", "required": ["assignee"], "properties": {
+                    "assignee": {"type": "string", "minLength": 1, "maxLength": 100,
+                                 "description": "本部门工作人员的用户名"}}}))},
+        "/api/v1/tasks/{task_id}/extend": {"post": _op(
+            "延期（本部门负责人，写明理由）", _ref("TaskClock"),
+            errors=(403, 404, 409, 413, 422), params=[task_id], tag="tasks", body=_json({
+                "type": "object", "required": ["amount", "reason"], "properties": {
+                    "amount": {"type": "integer", "minimum": 1, "maximum": 60,
+                               "description": "延长的工作日数"},
+                    "reason": {"type": "string", "minLength": 1, "maxLength": 500}}}))},
+        "/api/v1/tasks/{task_id}/procedure": {"post": _op(
+            "特别程序开始（暂停计时）或结束（procedure 为 null）", _ref("TaskClock"),
+            errors=(403, 404, 409, 413, 422), params=[task_id], tag="tasks", body=_json({
+                "type": "object", "properties": {"procedure": {
+                    "enum": [*SPECIAL_PROCEDURES, None],
+                    "description": "特别程序名称；null 结束特别程序"}}}))},
         "/api/v1/uploads": {"post": _op(
             "上传材料", _ref("Upload"), status=201, errors=(413, 415, 422), tag="materials",
             body={"content": {"multipart/form-data": {"schema": {
