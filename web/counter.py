@@ -30,11 +30,19 @@ from . import counter_documents as documents
 from . import formpost, formsource
 from .auth import current_actor, roles_required
 from .counter_sharing import LazySharing
+from .i18n import N_
 
 bp = Blueprint("counter", __name__)
 
 FETCH = "fetch"
 PAGE_FIELDS = rules.DECISION_FIELDS  # the clerk's own inputs on the page
+# The service says its refusals in Chinese; the page shows them in the page's language.
+TRANSLATED = (N_("必要材料未提交，不能受理：请补齐，或出具一次性告知书"),
+              N_("容缺受理须申请人签署容缺受理承诺书：请确认已签署，或补齐材料后受理"),
+              N_("请填写签署承诺书的申请人（或代办人）姓名"), N_("姓名不能超过 50 个字"),
+              N_("一次性告知须列明需要补正的全部材料或内容"),
+              N_("代办人姓名"), N_("代办人居民身份证号码"), N_("代办人手机号码"),
+              N_("授权委托书"), N_("帮办代办"), N_("申请人签章的授权委托书扫描件"))
 
 
 # -- collaborators -------------------------------------------------------------------------
@@ -132,7 +140,8 @@ def submit(key: str):
     try:
         filed = desk.file(Filing(key, action, values, decision, select_locale(), errors), actor)
     except ApplicationRefused as refused:
-        return _page(app, values=refused.values, errors=refused.fields,
+        errors = {k: _(v) if v in TRANSLATED else v for k, v in refused.fields.items()}
+        return _page(app, values=refused.values, errors=errors,
                      extra=_refresh_missing(desk, app, refused.values, decision, extra),
                      pulled=refused.pulled, notes=refused.notes, status=422)
     if filed.notice == NOTICE:
