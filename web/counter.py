@@ -27,7 +27,7 @@ from engine.runtime import Runtime
 from forms.model import Form
 
 from . import counter_documents as documents
-from . import formpost, formsource
+from . import formpost
 from .auth import current_actor, roles_required
 from .counter_sharing import LazySharing
 from .i18n import N_
@@ -75,18 +75,9 @@ def agent_form(*, required: bool = False) -> Form:
 @bp.get("/counter")
 @roles_required("frontdesk")
 def index():
-    rt, cat = runtime(), catalogue()
-    with rt.db.reading() as session:
-        definitions = rt.definitions.all_latest(session)
-    rows = [(d, cat.get(d.key), len(cat.materials_of(d.key)) if d.key in cat else None)
-            for d in definitions]
-    # A common part that other processes call (e.g. the 容缺 gate) is not an errand.
-    called = {k for d in definitions for k in d.called_keys}
-    rows = [r for r in rows if r[1] is not None or r[0].key not in called]
-    onethings = [r for r in rows if r[0].called_keys]
-    items = [r for r in rows if not r[0].called_keys]
+    onethings, items = counter().errands()
     return render_template("counter/index.html", onethings=onethings, items=items,
-                           region=cat.region)
+                           region=catalogue().region)
 
 
 @bp.get("/counter/<key>")
@@ -164,14 +155,11 @@ def _shown(value) -> str:
 
 def _page(app: Application, *, values, errors=None, extra=None, pulled=None, notes=None,
           checks=None, status: int = 200):
-    visible = visible_ids(app, values)
-    with runtime().db.reading() as session:
-        document = runtime().definitions.document(session, app.definition.key,
-                                                  app.definition.content_hash)
+    desk = counter()
     return render_template(
         "counter/apply.html", app=app, values=values, errors=errors or {}, extra=extra or {},
-        hidden=sorted(set(app.form.ids) - visible),
-        deciding=sorted(formsource.deciding_fields(formsource.applies_when_of(document))),
+        hidden=sorted(set(app.form.ids) - desk.visible_ids(app, values)),
+        deciding=desk.deciding_fields(app),
         deferrable=any(r.necessity == DEFERRABLE for r in app.materials),
         agent=agent_form(), pulled=pulled or {}, notes=notes or {}, checks=checks or [],
         field_ids=set(app.form.ids) | set(AGENT_IDS) | set(PAGE_FIELDS)), status
@@ -209,14 +197,10 @@ def _collect(app: Application) -> tuple[dict, dict]:
 def applicable(key: str):
     """Which application fields the items that apply to the posted values do NOT ask
     (the page hides them as the clerk types; the server decides again on submit)."""
-    app = counter().application(key)
+    desk = counter()
+    app = desk.application(key)
     values = {k: v for k, v in request.form.items() if k in app.form}
-    return jsonify({"hidden": sorted(set(app.form.ids) - visible_ids(app, values))})
-
-
-def visible_ids(app: Application, values: dict) -> set[str]:
-    """The ids of the application fields the items that apply to `values` ask for."""
-    return set(formsource.application_form(runtime(), app.definition, values).ids)
+    return jsonify({"hidden": sorted(set(app.form.ids) - desk.visible_ids(app, values))})
 
 
 def _refresh_missing(desk: Counter, app: Application, values: dict, decision: Decision,
@@ -230,16 +214,10 @@ def _refresh_missing(desk: Counter, app: Application, values: dict, decision: De
 @roles_required("frontdesk", "analyst")
 def report(key: str):
     """The one-form report (表单优化率) of a one-thing, as halls publish it."""
-    rt = runtime()
-    with rt.db.reading() as session:
-        definition = rt.definitions.latest(session, key)
-        names = {d.key: d.name for d in rt.definitions.all_latest(session)}
-    if definition is None:
-        abort(404)
-    merged = formsource.start_form(rt, definition)
-    return render_template("counter/report.html", definition=definition, names=names,
-                           report=formsource.application_report(rt, definition),
-                           shared=[f for f in merged.fields if len(f.sources) > 1])
+    published = counter().form_report(key)
+    return render_template("counter/report.html", definition=published.definition,
+                           names=published.names, report=published.report,
+                           shared=published.shared)
 
 
 @bp.get("/counter/cases/<int:case_id>/receipt")

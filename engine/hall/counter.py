@@ -87,6 +87,29 @@ class ApplicationRefused(ValidationFailed):
 
 
 @dataclass(frozen=True)
+class Errand:
+    """One line of the counter's catalogue: a deployed process, its catalogue entry (None:
+    not catalogued) and how many materials the catalogue lists for it."""
+
+    definition: ProcessRef
+    entry: Any
+    materials: int | None
+
+    def __iter__(self):
+        return iter((self.definition, self.entry, self.materials))
+
+
+@dataclass(frozen=True)
+class FormReport:
+    """A one-thing's 一表申请 report: its items' names, the figures, the shared fields."""
+
+    definition: ProcessRef
+    names: dict[str, str]
+    report: Any
+    shared: list
+
+
+@dataclass(frozen=True)
 class Preview:
     """The 调取/核验 button: materials pulled, notes on the ones that were not, register checks."""
 
@@ -135,6 +158,46 @@ class Counter:
         acceptance = forms.forms_of(document).get(ACCEPTANCE_TASK, forms.EMPTY) \
             if lane is not None else None
         return Application(ref, entry, form, acceptance, lane, tuple(rows))
+
+    def errands(self) -> tuple[list[Errand], list[Errand]]:
+        """The catalogue the counter offers: (one-things, single items), each the latest
+        deployed version with its catalogue entry. A common part other processes call
+        (e.g. the 容缺 gate) is not an errand unless the catalogue lists it."""
+        rt = self.runtime
+        if rt.catalogue is None:
+            raise NotFound("未配置事项目录")
+        with rt.db.reading() as session:
+            definitions = [ProcessRef(d.key, d.name, d.version, d.content_hash,
+                                      tuple(d.called_keys))
+                           for d in rt.definitions.all_latest(session)]
+        called = {k for d in definitions for k in d.called_keys}
+        rows = [Errand(d, rt.catalogue.get(d.key), len(rt.catalogue.materials_of(d.key))
+                       if d.key in rt.catalogue else None) for d in definitions]
+        rows = [r for r in rows if r.entry is not None or r.definition.key not in called]
+        return ([r for r in rows if r.definition.called_keys],
+                [r for r in rows if not r.definition.called_keys])
+
+    def form_report(self, key: str) -> FormReport:
+        """The one-form report (表单优化率) of a one-thing, as halls publish it."""
+        rt = self.runtime
+        with rt.db.reading() as session:
+            definition = rt.definitions.latest(session, key)
+            if definition is None:
+                raise NotFound(f"事项 {key[:200]} 未部署")
+            ref = ProcessRef(definition.key, definition.name, definition.version,
+                             definition.content_hash, tuple(definition.called_keys))
+            names = {d.key: d.name for d in rt.definitions.all_latest(session)}
+        merged = forms.start_form(rt, ref)
+        return FormReport(ref, names, forms.application_report(rt, ref),
+                          [f for f in merged.fields if len(f.sources) > 1])
+
+    def deciding_fields(self, app: Application) -> list[str]:
+        """The fields whose answers decide which items apply (the page refreshes on them)."""
+        rt = self.runtime
+        with rt.db.reading() as session:
+            document = rt.definitions.document(session, app.definition.key,
+                                               app.definition.content_hash)
+        return sorted(forms.deciding_fields(forms.applies_when_of(document)))
 
     def visible_ids(self, app: Application, values: dict) -> set[str]:
         """The ids of the application fields the items that apply to `values` ask for."""
