@@ -37,9 +37,15 @@ def _path_param(name: str, kind: str = "string") -> dict:
     return {"name": name, "in": "path", "required": True, "schema": {"type": kind}}
 
 
-def _query(name: str, kind: str = "string", description: str = "") -> dict:
-    return {"name": name, "in": "query", "required": False, "schema": {"type": kind},
-            "description": description}
+def _query(name: str, kind: str = "string", description: str = "", **limits: Any) -> dict:
+    """A query parameter with the limits the server enforces (e.g. minimum, maxLength)."""
+    return {"name": name, "in": "query", "required": False,
+            "schema": {"type": kind, **limits}, "description": description}
+
+
+# What the server takes as free text: no control characters (web/api `text_arg`).
+_TEXT = {"pattern": "^[^\\x00-\\x1f\\x7f]*$"}
+_NON_BLANK = {"minLength": 1, "pattern": "\\S"}
 
 
 SCHEMAS: dict[str, Any] = {
@@ -186,7 +192,9 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/cases/{case_id}/cancel": {"post": _op(
             "撤销办件（部门负责人或管理员）", _ref("Case"), errors=(403, 404, 409, 413, 422),
             params=[case_id], body=_json({"type": "object", "required": ["reason"],
-                                          "properties": {"reason": {"type": "string"}}}))},
+                                          "properties": {"reason": {
+                                              "type": "string", "maxLength": 500,
+                                              **_NON_BLANK}}}))},
         "/api/v1/cases/{case_id}/materials": {
             "get": _op("容缺后补材料：补齐期限与补交情况", _ref("Deficiency"),
                        errors=(403, 404), params=[case_id], tag="materials"),
@@ -194,15 +202,20 @@ def openapi_document() -> dict[str, Any]:
                 "网上补交容缺后补材料（先 POST /uploads）", _ref("Deficiency"),
                 errors=(403, 404, 409, 413, 422), params=[case_id], tag="materials",
                 body=_json({"type": "object", "required": ["field", "upload"], "properties": {
-                    "field": {"type": "string", "description": "容缺材料的表单字段标识"},
-                    "upload": {"type": "string", "description": "POST /uploads 返回的 id"}}}))},
+                    "field": {"type": "string", "maxLength": 100, **_NON_BLANK,
+                              "description": "容缺材料的表单字段标识"},
+                    "upload": {"type": "string", "maxLength": 36, **_NON_BLANK,
+                               "description": "POST /uploads 返回的 id"}}}))},
         "/api/v1/tasks": {"get": _op(
             "调用者可见的人工任务",
             {"type": "object", "properties": {"tasks": {"type": "array", "items": _ref("Task")}}},
             errors=(403, 422), tag="tasks",
-            params=[_query("mine", "string", "1 = 只看我认领的"), _query("group"),
-                    _query("state", "string", "open | completed | cancelled | all"),
-                    _query("limit", "integer"), _query("offset", "integer")])},
+            params=[_query("mine", "string", "1 = 只看我认领的"),
+                    _query("group", "string", "部门（泳道）名称", maxLength=200, **_TEXT),
+                    {**_query("state", "string", "任务状态"),
+                     "schema": {"enum": ["open", "completed", "cancelled", "all"]}},
+                    _query("limit", "integer", "每页条数", minimum=0, maximum=999_999_999),
+                    _query("offset", "integer", "跳过条数", minimum=0, maximum=999_999_999)])},
         "/api/v1/tasks/{task_id}": {"get": _op("任务、表单定义与办件摘要", _ref("TaskDetail"),
                                                errors=(403, 404), params=[task_id], tag="tasks")},
         "/api/v1/tasks/{task_id}/claim": {"post": _op(
@@ -216,7 +229,7 @@ def openapi_document() -> dict[str, Any]:
             "改派（本部门负责人）", _ref("Task"), errors=(403, 404, 409, 413, 422),
             params=[task_id], tag="tasks", body=_json({
                 "type": "object", "required": ["assignee"], "properties": {
-                    "assignee": {"type": "string", "minLength": 1, "maxLength": 100,
+                    "assignee": {"type": "string", "maxLength": 100, **_NON_BLANK,
                                  "description": "本部门工作人员的用户名"}}}))},
         "/api/v1/tasks/{task_id}/extend": {"post": _op(
             "延期（本部门负责人，写明理由）", _ref("TaskClock"),
@@ -224,7 +237,7 @@ def openapi_document() -> dict[str, Any]:
                 "type": "object", "required": ["amount", "reason"], "properties": {
                     "amount": {"type": "integer", "minimum": 1, "maximum": 60,
                                "description": "延长的工作日数"},
-                    "reason": {"type": "string", "minLength": 1, "maxLength": 500}}}))},
+                    "reason": {"type": "string", "maxLength": 500, **_NON_BLANK}}}))},
         "/api/v1/tasks/{task_id}/procedure": {"post": _op(
             "特别程序开始（暂停计时）或结束（procedure 为 null）", _ref("TaskClock"),
             errors=(403, 404, 409, 413, 422), params=[task_id], tag="tasks", body=_json({
@@ -234,8 +247,8 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/uploads": {"post": _op(
             "上传材料", _ref("Upload"), status=201, errors=(413, 415, 422), tag="materials",
             body={"content": {"multipart/form-data": {"schema": {
-                "type": "object", "properties": {"file": {"type": "string",
-                                                          "format": "binary"}}}}}})},
+                "type": "object", "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}}}}}})},
     }
     return {
         "openapi": "3.1.0",
