@@ -14,13 +14,7 @@ from engine.errors import NotFound
 from engine.runtime import Runtime
 from engine.cases.dto import Actor
 
-ACCEPTANCE_TASK = "front_desk_acceptance"  # the one-thing's front-desk step (processes/README)
-ACCEPT, NOTIFY = "accept", "notify"
-
-
-def lines(text: str) -> str:
-    """Notice text one item per line, whatever line breaks the browser sent."""
-    return "\n".join(line.strip() for line in (text or "").splitlines() if line.strip())
+from engine.acceptance.rules import ACCEPT, ACCEPTANCE_TASK, NOTIFY, lines  # noqa: F401
 
 
 @dataclass(frozen=True)

@@ -68,8 +68,13 @@ class CaseService:
     # -- commands ---------------------------------------------------------------------
 
     def start_case(self, process_key: str, data: dict[str, Any], actor: Actor,
-                   *, title: str | None = None) -> CaseView:
-        """Start a case on the latest version of `process_key` with validated data."""
+                   *, title: str | None = None, first_step: FirstStep | None = None) -> CaseView:
+        """Start a case on the latest version of `process_key` with validated data.
+
+        With `first_step`, the user task it names (the front desk's acceptance) must open
+        at the start and is completed with its data in the same transaction: a case is
+        never received without its decision. If that task does not open, or completing it
+        fails, nothing is written."""
         if not policy.files_applications(actor):
             raise NotAllowed(policy.NOT_A_STARTER)
         with self._writing() as session:
@@ -93,6 +98,13 @@ class CaseService:
                 # No separate acceptance in the diagram: receipt is acceptance.
                 self.clocks.start(session, case, accepted_at=now, noticed=False,
                                   actor=actor.username)
+            if first_step is not None:
+                row = next((r for r in open_tasks if r.task_spec == first_step.task_spec), None)
+                if row is None:
+                    raise Conflict(f"办件未进入「{first_step.task_spec}」环节，未能记录决定")
+                session.flush()
+                open_tasks = self._complete_row(session, case, workflow, row,
+                                                first_step.data, actor, now)
             self.step.keep_after_commit(session, case, workflow)
             return self._view(session, case, tasks=open_tasks)
 
@@ -169,7 +181,18 @@ class CaseService:
         if task is None or task.state != TaskState.READY:
             raise Conflict("任务已不在待办状态，请刷新")
         data = validated(row, copy.deepcopy(task.data))
-        now = self.clock.now()
+        open_tasks = self._complete_row(session, case, workflow, row, data, actor,
+                                        self.clock.now())
+        return self._view(session, case, tasks=open_tasks)
+
+    def _complete_row(self, session: Session, case: CaseRecord, workflow: BpmnWorkflow,
+                      row: HumanTask, data: dict[str, Any], actor: Actor,
+                      now: datetime) -> list[HumanTask]:
+        """Complete the ready user task of `row` with `data` inside the caller's
+        transaction, run the step, and return the case's open task rows."""
+        task = workflow.get_task_from_id(UUID(row.id))
+        if task is None or task.state != TaskState.READY:
+            raise Conflict("任务已不在待办状态，请刷新")
         task.data.update(copy.deepcopy(data))
         audit.append_event(session, case, kind=audit.TASK_COMPLETED, actor=actor.username,
                            at=now, definition_hash=row.definition_hash, task_id=row.id,
@@ -181,7 +204,7 @@ class CaseService:
         self.step.resume_if_pausing(session, case, row, task.task_spec, actor, now)
         open_tasks = self.step.advance(session, case, workflow, actor, now)
         self.step.start_clocks_if_accepted(session, case, row, task, actor, now)
-        return self._view(session, case, tasks=open_tasks)
+        return open_tasks
 
     def amend_data(self, case_id: int, amend, actor: Actor, *, kind: str) -> CaseView:
         """Change case data outside any task (e.g. a 容缺 material supplied later), in one
@@ -435,6 +458,15 @@ class CaseService:
                                        Incident.resolved_at.is_(None)))]
         return CaseView.of(case, version, [TaskView.of(r, case.number) for r in tasks],
                            incidents, data)
+
+
+@dataclass(frozen=True)
+class FirstStep:
+    """The user task a case's start completes at once (`task_spec`, the front desk's
+    acceptance step) and the data it is completed with."""
+
+    task_spec: str
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -146,5 +146,5 @@ def extend(rt: Runtime, task_id: str, amount: int, reason: str, actor: Actor) ->
 
 
 def _form(rt: Runtime, session, task: TaskView) -> Form:
-    return forms.task_form(rt.definitions, session, task.process_key, task.definition_hash,
-                           task.task_spec)
+    return forms.task_form_in(rt.definitions, session, task.process_key,
+                              task.definition_hash, task.task_spec)

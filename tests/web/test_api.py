@@ -6,6 +6,7 @@ documented in the OpenAPI document for the operation that answered.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 from datetime import datetime
@@ -28,6 +29,9 @@ FIELD_TYPES = {"string", "textarea", "long", "decimal", "boolean", "date", "enum
 CJK = re.compile(r"[\u4e00-\u9fff]")
 NUMBER = re.compile(r"^371500-20261120-\d{5}$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+OWN, REQUIRED, DEFERRABLE = "申请人自备", "必要", "容缺后补"
+BAD_CREDIT_BUILDER = "91371500MA3N6UXW4Q"  # on the fake registry's dishonesty list
 
 # username: (roles, departments)
 CLERKS: dict[str, tuple[list[str], list[str]]] = {
@@ -100,26 +104,44 @@ def tokens(deployed) -> Tokens:
 
 # --- helpers ------------------------------------------------------------------------------
 
-def start(api: Api, token: str, data: dict[str, Any] | None = None, *, process: str = PROCESS):
-    return api.post("/cases", token, json={"process": process,
-                                           "data": CONSTRUCTION_APPLICATION if data is None
-                                           else data})
+def materials(api: Api, token: str, necessities=(REQUIRED, DEFERRABLE), *,
+              process: str = PROCESS) -> dict[str, str]:
+    """The materials the applicant brings (department-issued ones are pulled by data
+    sharing), as upload ids: one scan, filed under each material."""
+    form = api.get(f"/processes/{process}/form", token)
+    if form.status_code != 200:
+        return {}
+    upload = api.post("/uploads", token, data={"file": (io.BytesIO(PDF), "材料.pdf")},
+                      content_type="multipart/form-data").get_json()["id"]
+    return {f["id"]: upload for f in form.get_json()["form"]["fields"]
+            if f["type"] == "file" and f["source"] == OWN and f["necessity"] in necessities}
+
+
+def start(api: Api, token: str, data: dict[str, Any] | None = None, *, process: str = PROCESS,
+          **body: Any):
+    """POST /cases; without `data`, the sample application with all its materials."""
+    if data is None:
+        data = {**CONSTRUCTION_APPLICATION, **materials(api, token, process=process)}
+    return api.post("/cases", token, json={"process": process, "data": data, **body})
 
 
 def started(api: Api, tokens) -> dict[str, Any]:
+    """A case the front desk accepted (受理): 12 review tasks open."""
     response = start(api, tokens["fd"])
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
 
-def accepted(api: Api, tokens) -> dict[str, Any]:
-    """A case past the front desk: 12 review tasks open."""
-    case = started(api, tokens)
-    response = api.post(f"/tasks/{case['tasks'][0]['id']}/complete", tokens["fd"],
-                        json={"data": {"acceptance_decision": "accept",
-                                       "materials_complete": True}})
-    assert response.status_code == 200, response.get_json()
-    return response.get_json()
+accepted = started
+
+
+def noticed(api: Api, tokens) -> dict[str, Any]:
+    """A case given the one-time notice (一次性告知): the front desk's 补齐材料 task open."""
+    response = start(api, tokens["fd"], CONSTRUCTION_APPLICATION, action="notify")
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    assert [t["task_spec"] for t in case["tasks"]] == ["supplement_materials"]
+    return case
 
 
 def review_data(task_spec: str, decision: str = "approve") -> dict[str, str]:
@@ -196,7 +218,7 @@ def test_one_thing_start_form_is_merged_with_sources(api, tokens):
 
 
 def test_full_case_through_http_only(api, tokens):
-    # the front desk accepts the application
+    # the front desk accepts the application (materials checked) in one call
     response = start(api, tokens["fd"])
     assert response.status_code == 201
     case = response.get_json()
@@ -204,30 +226,15 @@ def test_full_case_through_http_only(api, tokens):
     assert NUMBER.match(case["number"]) and case["number"] == "371500-20261120-00001"
     assert case["state"] == "running" and case["process"] == PROCESS
     assert response.headers["Location"] == f"{API}/cases/{case['id']}"
-    assert [(t["lane"], t["task_spec"]) for t in case["tasks"]] == [
-        (FRONT_DESK, "front_desk_acceptance")]
-    front = case["tasks"][0]
-
-    assert front["id"] in {t["id"] for t in listed(api, tokens["fd"])}
-    assert front["id"] not in {t["id"] for t in listed(api, tokens["zjj"])}
-    assert listed(api, tokens["fd"], "?mine=1") == []
-
-    claimed = api.post(f"/tasks/{front['id']}/claim", tokens["fd"])
-    assert claimed.status_code == 200 and claimed.get_json()["assignee"] == "fd"
-    assert [t["id"] for t in listed(api, tokens["fd"], "?mine=1")] == [front["id"]]
-
-    detail = api.get(f"/tasks/{front['id']}", tokens["fd"]).get_json()
-    assert detail["state"] == "open" and detail["assignee"] == "fd"
+    assert (case["action"], case["notice"], case["deficiency"]) == ("accept", "receipt", [])
+    done = listed(api, tokens["fd"], "?state=completed")
+    assert [(t["task_spec"], t["completed_by"]) for t in done] == [("front_desk_acceptance",
+                                                                    "fd")]
+    detail = api.get(f"/tasks/{done[0]['id']}", tokens["fd"]).get_json()
     assert {"materials_complete", "acceptance_note"} <= {f["id"] for f in detail["form"]["fields"]}
     assert detail["case"] == {"id": case["id"], "number": case["number"], "state": "running",
                               "title": case["title"], "process": PROCESS}
-
-    response = api.post(f"/tasks/{front['id']}/complete", tokens["fd"],
-                        json={"data": {"acceptance_decision": "accept", "materials_complete": True,
-                                       "acceptance_note": "材料齐全"}})
-    assert response.status_code == 200
-    case = response.get_json()
-    assert case["state"] == "running"
+    assert listed(api, tokens["fd"]) == [] and listed(api, tokens["fd"], "?mine=1") == []
     reviews = case["tasks"]
     assert len(reviews) == 12
     assert len({t["task_spec"] for t in reviews}) == 12
@@ -245,6 +252,10 @@ def test_full_case_through_http_only(api, tokens):
         "construction_permit_review", "quality_supervision_review", "safety_supervision_review",
         "fire_design_review_review"}
 
+    first = seen["住房和城乡建设局"][0]
+    claimed = api.post(f"/tasks/{first['id']}/claim", tokens["zjj"])
+    assert claimed.status_code == 200 and claimed.get_json()["assignee"] == "zjj"
+    assert [t["id"] for t in listed(api, tokens["zjj"], "?mine=1")] == [first["id"]]
     for department, clerk in DEPARTMENT_CLERK.items():
         for task in seen[department]:
             form = api.get(f"/tasks/{task['id']}", tokens[clerk]).get_json()["form"]
@@ -320,7 +331,7 @@ def test_case_status_for_front_desk_and_auditor(api, tokens):
 
 
 def test_case_status_shows_clock_and_materials(api, tokens):
-    case = started(api, tokens)
+    case = noticed(api, tokens)
     body = api.get(f"/cases/{case['id']}", tokens["fd"]).get_json()
     # Received, not yet accepted: the clock is the five-day one-time-notice rule.
     assert body["clock"]["stage"] == "receipt" and body["clock"]["status"] == "正常"
@@ -378,6 +389,128 @@ def test_cancel_case_by_lead_with_reason(api, tokens):
     assert response.status_code == 409
     assert api.post(f"{API}/cases/999999/cancel", tokens["admin"],
                     json={"reason": "不存在"}).status_code == 404
+
+
+# --- the front desk's rules, as on the counter page ------------------------------------------
+
+def test_an_application_missing_required_materials_is_refused_per_material(api, tokens):
+    required = materials(api, tokens["fd"], (REQUIRED,))
+    assert len(required) >= 5
+    response = start(api, tokens["fd"], dict(CONSTRUCTION_APPLICATION))
+    errors = assert_field_errors(response, *required)
+    assert set(required) <= set(errors)
+    assert all(errors[f] == "必要材料未提交，不能受理：请补齐，或出具一次性告知书" for f in required)
+    assert "必要材料未提交" in response.get_json()["message"]
+    assert listed(api, tokens["admin"], "?state=all") == []  # nothing started
+
+
+def test_acceptance_with_deficiency_needs_the_signed_commitment(api, tokens):
+    brought = {**CONSTRUCTION_APPLICATION, **materials(api, tokens["fd"], (REQUIRED,))}
+    unsigned = start(api, tokens["fd"], brought)
+    errors = assert_field_errors(unsigned, "deficiency_commitment", "deficiency_signer")
+    assert errors["deficiency_commitment"].startswith("容缺受理须申请人签署容缺受理承诺书")
+    assert listed(api, tokens["admin"], "?state=all") == []
+    response = start(api, tokens["fd"], {**brought, "deficiency_commitment": True,
+                                         "deficiency_signer": " 李建设 "})
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    assert (case["action"], case["notice"]) == ("accept", "deficiency_notice")
+    deferred = materials(api, tokens["fd"], (DEFERRABLE,))
+    assert {d["field"] for d in case["deficiency"]} == set(deferred)
+    # each deferred material with its deadline: five working days, the one-thing's promise
+    assert {d["deadline"] for d in case["deficiency"]} == {"2026-11-27T23:59:59+08:00"}
+    assert all(CJK.search(d["name"]) and CJK.search(d["item"]) for d in case["deficiency"])
+    assert len(case["tasks"]) == 12  # accepted: the departments review at once
+    status = api.get(f"/cases/{case['id']}/materials", tokens["fd"]).get_json()
+    assert status["outstanding"] == len(deferred)
+    events = api.get(f"/cases/{case['id']}/events", tokens["auditor"]).get_json()["events"]
+    started_with = canonical.decode(events[0]["payload"])["data"]
+    assert started_with["deficiency_commitment"]["signed_by"] == "李建设"
+    assert started_with["deficiency_commitment"]["witnessed_by"] == "fd"
+    decided = [canonical.decode(e["payload"])["data"] for e in events
+               if e["kind"] == "task_completed" and e["task_spec"] == "front_desk_acceptance"]
+    assert decided == [{"acceptance_decision": "accept", "materials_complete": False,
+                        "missing_materials": decided[0]["missing_materials"]}]
+    assert "建设工程监理合同" in decided[0]["missing_materials"]
+
+
+def test_a_bad_credit_applicant_is_refused_deficiency_on_the_api(api, tokens):
+    response = start(api, tokens["fd"], {
+        **CONSTRUCTION_APPLICATION, **materials(api, tokens["fd"], (REQUIRED,)),
+        "builder_credit_code": BAD_CREDIT_BUILDER, "deficiency_commitment": "signed",
+        "deficiency_signer": "李建设"})
+    errors = assert_field_errors(response, *materials(api, tokens["fd"], (DEFERRABLE,)))
+    assert all("不适用容缺受理" in errors[f] for f in materials(api, tokens["fd"], (DEFERRABLE,)))
+    assert listed(api, tokens["admin"], "?state=all") == []
+
+
+def test_the_one_time_notice_through_the_api(api, tokens):
+    response = start(api, tokens["fd"], {**CONSTRUCTION_APPLICATION,
+                                         "missing_materials": "施工合同缺少发包方盖章"},
+                     action="notify")
+    assert response.status_code == 201, response.get_json()
+    case = response.get_json()
+    assert (case["action"], case["notice"]) == ("notify", "notice")
+    assert [(t["lane"], t["task_spec"]) for t in case["tasks"]] == [
+        (FRONT_DESK, "supplement_materials")]
+    events = api.get(f"/cases/{case['id']}/events", tokens["auditor"]).get_json()["events"]
+    decided = next(canonical.decode(e["payload"])["data"] for e in events
+                   if e["kind"] == "task_completed")
+    assert decided["acceptance_decision"] == "notify"
+    assert decided["missing_materials"] == "施工合同缺少发包方盖章"
+    # without a text of its own, the notice lists every material still to bring
+    listed_by_default = start(api, tokens["fd"], dict(CONSTRUCTION_APPLICATION), action="notify")
+    events = api.get(f"/cases/{listed_by_default.get_json()['id']}/events",
+                     tokens["auditor"]).get_json()["events"]
+    text = next(canonical.decode(e["payload"])["data"]["missing_materials"] for e in events
+                if e["kind"] == "task_completed")
+    assert "施工合同（建筑工程施工许可证核发；必要）" in text
+
+
+@pytest.mark.parametrize("body, field", [
+    pytest.param({"action": "reject"}, "action", id="no-veto"),
+    pytest.param({"action": ["accept"]}, "action", id="action-is-a-list"),
+    pytest.param({"data": {"deficiency_signer": 7}}, "deficiency_signer",
+                 id="signer-is-a-number"),
+    pytest.param({"data": {"acceptance_note": "长" * 501}}, "acceptance_note",
+                 id="note-over-maxlength"),
+])
+def test_bad_decisions_get_422_on_their_field(api, tokens, body, field):
+    data = {**CONSTRUCTION_APPLICATION, **materials(api, tokens["fd"]), **body.pop("data", {})}
+    response = api.post("/cases", tokens["fd"], json={"process": PROCESS, "data": data, **body})
+    assert field in assert_field_errors(response, field)
+    assert listed(api, tokens["admin"], "?state=all") == []
+
+
+def test_a_lead_assigns_extends_and_pauses_a_task_as_on_the_task_page(api, tokens):
+    case = accepted(api, tokens)
+    task = next(t for t in case["tasks"] if t["task_spec"] == "construction_permit_review")
+    path, _ = f"/tasks/{task['id']}", (tokens["zjj2"], tokens["slj"])
+    refused = api.post(f"{path}/assign", tokens["zjj"], json={"assignee": "zjj2"})
+    assert refused.status_code == 403 and "负责人" in refused.get_json()["message"]
+    assigned = api.post(f"{path}/assign", tokens["zjj_lead"], json={"assignee": "zjj2"})
+    assert assigned.status_code == 200 and assigned.get_json()["assignee"] == "zjj2"
+    elsewhere = api.post(f"{path}/assign", tokens["zjj_lead"], json={"assignee": "slj"})
+    assert elsewhere.status_code == 403 and CJK.search(elsewhere.get_json()["message"])
+
+    before = api.get(f"/cases/{case['id']}", tokens["fd"]).get_json()["clock"]
+    no_reason = api.post(f"{path}/extend", tokens["zjj_lead"], json={"amount": 5, "reason": " "})
+    assert "reason" in assert_field_errors(no_reason, "reason")
+    too_long = api.post(f"{path}/extend", tokens["zjj_lead"], json={"amount": 61, "reason": "x"})
+    assert too_long.status_code == 422 and "amount" in too_long.get_json()["fields"]
+    extended = api.post(f"{path}/extend", tokens["zjj_lead"],
+                        json={"amount": 5, "reason": "需现场核查"})
+    assert extended.status_code == 200 and extended.get_json()["clock"] != before
+    assert extended.get_json()["task"]["id"] == task["id"]
+
+    unknown = api.post(f"{path}/procedure", tokens["zjj2"], json={"procedure": "占卜"})
+    assert "procedure" in assert_field_errors(unknown, "procedure")
+    paused = api.post(f"{path}/procedure", tokens["zjj2"], json={"procedure": "专家评审"})
+    assert paused.status_code == 200
+    resumed = api.post(f"{path}/procedure", tokens["zjj2"], json={"procedure": None})
+    assert resumed.status_code == 200
+    events = api.get(f"/cases/{case['id']}/events", tokens["auditor"]).get_json()["events"]
+    assert "task_assigned" in {e["kind"] for e in events}
 
 
 # --- authentication and authorisation -----------------------------------------------------
@@ -540,7 +673,9 @@ def test_field_messages_follow_accept_language(api, tokens):
     ("contract_duration", "99999999999999999999999"), ("floor_area", "-0.0"),
 ])
 def test_non_finite_and_odd_numbers_get_field_messages(api, tokens, field, literal):
-    body = json.dumps({"process": PROCESS, "data": {**CONSTRUCTION_APPLICATION, field: "__X__"}})
+    body = json.dumps({"process": PROCESS, "data": {**CONSTRUCTION_APPLICATION,
+                                                    **materials(api, tokens["fd"]),
+                                                    field: "__X__"}})
     body = body.replace('"__X__"', literal)
     response = api.post("/cases", tokens["fd"], data=body, content_type="application/json")
     if literal == "-0.0":  # minus zero is a number ≥ 0: accepted
@@ -629,7 +764,7 @@ def test_completing_with_bad_data_is_422_and_leaves_the_task_open(api, tokens, d
 
 @pytest.mark.parametrize("body", [b"[]", b"{", b'{"data": []}', b'{"data": 1}', b""])
 def test_completing_with_a_malformed_body_is_422(api, tokens, body):
-    case = started(api, tokens)
+    case = noticed(api, tokens)
     task = case["tasks"][0]
     response = api.post(f"/tasks/{task['id']}/complete", tokens["fd"], data=body,
                         content_type="application/json")
@@ -676,10 +811,10 @@ def test_readonly_fields_cannot_be_tampered_with(api, tokens):
 # --- conflicts ----------------------------------------------------------------------------
 
 def test_completing_a_completed_task_is_409(api, tokens):
-    case = started(api, tokens)
+    case = noticed(api, tokens)
     task = case["tasks"][0]
     path = f"/tasks/{task['id']}/complete"
-    accept = {"data": {"acceptance_decision": "accept"}}
+    accept = {"data": {"supplemented": True}}
     assert api.post(path, tokens["fd"], json=accept).status_code == 200
     response = api.post(path, tokens["fd"], json=accept)
     assert response.status_code == 409
@@ -690,14 +825,14 @@ def test_completing_a_completed_task_is_409(api, tokens):
 
 
 def test_claiming_a_task_claimed_by_someone_else_is_409(api, tokens):
-    task = started(api, tokens)["tasks"][0]
+    task = noticed(api, tokens)["tasks"][0]
     assert api.post(f"/tasks/{task['id']}/claim", tokens["fd"]).status_code == 200
     assert api.post(f"/tasks/{task['id']}/claim", tokens["fd"]).status_code == 200  # idempotent
     response = api.post(f"/tasks/{task['id']}/claim", tokens["fd2"])
     assert response.status_code == 409
     assert "fd" in response.get_json()["message"]
     # and the other clerk cannot complete it either
-    accept = {"data": {"acceptance_decision": "accept"}}
+    accept = {"data": {"supplemented": True}}
     response = api.post(f"/tasks/{task['id']}/complete", tokens["fd2"], json=accept)
     assert response.status_code == 409
     assert api.post(f"/tasks/{task['id']}/complete", tokens["fd"], json=accept).status_code == 200

@@ -181,6 +181,31 @@ def test_an_applicant_flagged_by_the_hall_is_not_accepted_with_deficiency(clerk,
     assert post_application(clerk, deployed, "accept").status_code == 302
 
 
+def test_a_refused_credit_applicant_is_refused_the_same_on_the_page_and_the_api(
+        app, clerk, deployed):
+    from tests.web.test_api import Api, materials
+
+    code = CONSTRUCTION_APPLICATION["builder_credit_code"]
+    deployed.credit.flag(code, "告知承诺核查不通过（虚假承诺）", actor="admin")
+    page = accept_with_deficiency(clerk, deployed)
+    assert page.status_code == 422
+    api, token = Api(app, app.test_client()), deployed.users.issue_token("fd")
+    response = api.post("/cases", token, json={"process": PROCESS, "data": {
+        **CONSTRUCTION_APPLICATION, **materials(api, token, ("必要",)),
+        "deficiency_commitment": "signed", "deficiency_signer": "李建设"}})
+    assert response.status_code == 422
+    fields = response.get_json()["fields"]
+    deferred = [f.id for f in own_materials(deployed, ("容缺后补",))]
+    refusal = fields[deferred[0]]
+    assert "不适用容缺受理" in refusal and "虚假承诺" in refusal
+    assert all(fields[f] == refusal for f in deferred)
+    html = page.get_data(as_text=True)
+    for field_id in deferred:  # the page shows the very same message on the same material
+        assert re.search(rf'data-field="{field_id}"(?:(?!data-field=).)*'
+                         + re.escape(refusal), html, re.S), field_id
+    assert not deployed.tasks.visible(SYSTEM, limit=5)
+
+
 def test_deferring_materials_needs_the_signed_commitment(clerk, deployed):
     response = post_application(clerk, deployed, "accept",
                                 materials=own_materials(deployed, ("必要",)))

@@ -11,13 +11,14 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
-from engine.worktime.deadlines import STATE_LABELS
-from engine.hall import tasks as hall_tasks
-from engine.cases.dto import event_json
-
-from forms.validate import values_to_json
-from engine.errors import NotFound, ValidationFailed
+from engine.acceptance.rules import ACCEPT, DECISION_FIELDS, NOTIFY, SIGNED, Decision
 from engine.cases import policy
+from engine.cases.dto import event_json
+from engine.errors import NotFound, ValidationFailed
+from engine.hall import tasks as hall_tasks
+from engine.hall.counter import Counter, Filing
+from engine.worktime.deadlines import STATE_LABELS
+from forms.validate import values_to_json
 
 from .. import formsource
 from ..errors import error_body
@@ -171,15 +172,46 @@ def process_form(key: str):
 
 @bp.post("/cases")
 def start_case():
+    """Hand in an application at the front desk, with the same rules as the counter page:
+    `action` accept (受理; 容缺受理 when only 容缺后补 materials are missing, with
+    `deficiency_commitment` "signed" and `deficiency_signer` in `data`) or notify
+    (一次性告知, `missing_materials` optional). Materials are upload ids in their fields."""
     body = json_object()
     key = body.get("process")
     if not isinstance(key, str) or not key:
         raise ValidationFailed("缺少 process", {"process": "必须给出流程 key"})
-    definition = latest_definition(key)
-    policy.check_start(g.actor, key, runtime().catalogue)
-    data = formsource.clean_application(runtime(), definition, data_of(body), lang=language())
-    case = runtime().cases.start_case(key, data, g.actor)
-    return jsonify(case.to_json()), 201, {"Location": f"/api/v1/cases/{case.id}"}
+    checked_key(key)
+    action = body.get("action", ACCEPT)
+    if action not in (ACCEPT, NOTIFY):
+        raise ValidationFailed("action 须为 accept 或 notify", {"action": "须为 accept 或 notify"})
+    data = data_of(body)
+    filed = counter_service().file(
+        Filing(key, action, data, _decision_of(data), language()), g.actor)
+    return jsonify(filed.to_json()), 201, {"Location": f"/api/v1/cases/{filed.case_id}"}
+
+
+def counter_service() -> Counter:
+    from ..counter_sharing import LazySharing
+
+    return Counter(runtime(), LazySharing())
+
+
+def _decision_of(data: dict[str, Any]) -> Decision:
+    """The front-desk decision fields of an application (the counter page's own inputs)."""
+    problems, given = {}, {}
+    for name in DECISION_FIELDS:
+        value = data.get(name, "")
+        if name == "deficiency_commitment" and isinstance(value, bool):
+            given[name] = SIGNED if value else ""
+        elif value is None or isinstance(value, str):
+            given[name] = value or ""
+        else:
+            problems[name] = "须为文本" if name != "deficiency_commitment" \
+                else "须为 \"signed\" 或 true"
+    if problems:
+        raise ValidationFailed("受理决定字段格式不正确", problems)
+    return Decision(**{k: v.strip() if k == "deficiency_signer" else v
+                       for k, v in given.items()})
 
 
 @bp.get("/cases/<int:case_id>")
@@ -288,6 +320,47 @@ def complete_task(task_id: str):
     data = data_of(json_object())
     done = hall_tasks.complete(runtime(), task_id, data, g.actor, lang=language())
     return jsonify(done.case.to_json())
+
+
+@bp.post("/tasks/<task_id>/assign")
+def assign_task(task_id: str):
+    """改派: a department lead hands an open task to a colleague of the task's department."""
+    checked_task_id(task_id)
+    assignee = json_object().get("assignee")
+    if not isinstance(assignee, str) or not assignee.strip() or len(assignee) > 100:
+        raise ValidationFailed("请选择改派对象", {"assignee": "必填，100 字以内的用户名"})
+    return jsonify(hall_tasks.assign(runtime(), task_id, assignee.strip(), g.actor).to_json())
+
+
+@bp.post("/tasks/<task_id>/extend")
+def extend_task(task_id: str):
+    """延期: a department lead extends the item's limit by 1–60 working days, with a reason."""
+    checked_task_id(task_id)
+    body = json_object()
+    amount, reason = body.get("amount"), body.get("reason")
+    if not isinstance(reason, str) or len(reason) > 500:
+        raise ValidationFailed("延期须写明理由（500 字以内）", {"reason": "必填，500 字以内"})
+    hall_tasks.extend(runtime(), task_id, amount, reason, g.actor)
+    return jsonify(_task_clock(task_id))
+
+
+@bp.post("/tasks/<task_id>/procedure")
+def special_procedure(task_id: str):
+    """特别程序: `procedure` (听证、检验检测 …) stops the item's clock; null ends it."""
+    checked_task_id(task_id)
+    procedure = json_object().get("procedure")
+    if procedure is not None and not isinstance(procedure, str):
+        raise ValidationFailed("未知的特别程序", {"procedure": "须为特别程序名称或 null"})
+    hall_tasks.special_procedure(runtime(), task_id, procedure or None, g.actor)
+    return jsonify(_task_clock(task_id))
+
+
+def _task_clock(task_id: str) -> dict[str, Any]:
+    """The task and its case's clock, after a change to the clock."""
+    rt = runtime()
+    task = rt.tasks.get(task_id, g.actor)
+    return {"task": task_json(task),
+            "clock": rt.clocks.summary_of(task.case_id)}
 
 
 @bp.post("/uploads")
