@@ -15,7 +15,7 @@ from engine.errors import Conflict, NotAllowed
 from engine.hall.counter import (DEFICIENCY_NOTICE, NOTICE, RECEIPT, ApplicationRefused,
     Counter, Filing)
 from engine.store.models import CaseEvent, CaseRecord, HumanTask
-from web.demo import CONSTRUCTION_APPLICATION
+from demo import CONSTRUCTION_APPLICATION
 
 PROCESS = "onething_construction_permit"
 FRONT = Actor("fd", frozenset({"frontdesk"}), frozenset({"综合受理窗口"}))
