@@ -138,6 +138,8 @@ EXPECTED = {
     "api.list_tasks": signed_in, "api.get_task": people(TASK_VIEWERS),
     "api.claim_task": people(TASK_WORKERS), "api.unclaim_task": people(TASK_WORKERS),
     "api.complete_task": people(TASK_WORKERS),
+    "api.special_procedure": people(TASK_WORKERS),
+    "api.assign_task": people(TASK_LEADS), "api.extend_task": people(TASK_LEADS),
     "api.upload": signed_in,
 }
 
