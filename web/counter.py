@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 
 from engine.acceptance import rules
 from engine.acceptance.rules import ACCEPT, AGENT_IDS, DEFERRABLE, NOTIFY, Application, Decision
-from engine.cases import canonical
+from engine.cases.eventlog import application_of
 from engine.cases.uploads import TooLarge, TypeNotAllowed
 from engine.definitions.catalogue import Catalogue
 from engine.errors import NotAllowed, NotFound
@@ -100,7 +100,7 @@ def _previous_application(app: Application, case_ref: str) -> dict[str, str]:
     except (ValueError, OverflowError, NotFound, NotAllowed):
         flash(_("未找到办件 %(ref)s，无法带出原申请信息", ref=str(case_ref)[:40]), "error")
         return {}
-    old = canonical.loads(events[0].payload).get("data", {}) if events else {}
+    old = application_of(events)
     return {f.id: _shown(old[f.id]) for f in app.form.fields
             if f.type != "file" and old.get(f.id) not in (None, "")}
 
