@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template,
                    request, url_for)
 from flask_babel import gettext as _
 
@@ -23,7 +23,6 @@ from engine.cases.uploads import TooLarge, TypeNotAllowed
 from engine.definitions.catalogue import Catalogue
 from engine.errors import NotAllowed, NotFound
 from engine.hall.counter import DEFICIENCY_NOTICE, NOTICE, ApplicationRefused, Counter, Filing
-from engine.runtime import Runtime
 from forms.model import Form
 
 from . import counter_documents as documents
@@ -31,6 +30,7 @@ from . import formpost
 from .auth import current_actor, roles_required
 from .counter_sharing import LazySharing
 from .i18n import N_
+from .runtime import runtime
 
 bp = Blueprint("counter", __name__)
 
@@ -46,10 +46,6 @@ TRANSLATED = (N_("必要材料未提交，不能受理：请补齐，或出具�
 
 
 # -- collaborators -------------------------------------------------------------------------
-
-def runtime() -> Runtime:
-    return current_app.extensions["onething"]
-
 
 def catalogue() -> Catalogue:
     """The runtime's item catalogue (config CATALOGUE / env ONETHING_CATALOGUE)."""
