@@ -42,6 +42,8 @@ from engine.cases.transactions import ConflictGuard
 from engine.cases.dto import SYSTEM, Actor, CaseView, IncidentView, TaskView
 from engine.cases.workflow_cache import WorkflowCache
 
+TASK_FINISHED = "任务已办结或已取消"  # the refusal of any step on a task no longer open
+
 
 class CaseService:
     """The case runtime. The database is the only truth: any number of these, in any
@@ -427,7 +429,7 @@ class CaseService:
         row = session.get(HumanTask, task_id)
         policy.check_work_on(actor, row.lane, row.process_key)
         if row.state != TASK_OPEN:
-            raise Conflict("任务已办结或已取消")
+            raise Conflict(TASK_FINISHED)
         return row, case
 
     def _next_number(self, session: Session, now: datetime) -> str:

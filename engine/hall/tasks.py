@@ -11,14 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
+from engine.cases import policy
 from engine.cases.dto import Actor, CaseView, TaskView
+from engine.cases.service import TASK_FINISHED
+from engine.errors import Conflict
 from engine.hall import forms
 from engine.runtime import Runtime
-from engine.store.models import TASK_STATES
+from engine.store.models import TASK_OPEN, TASK_STATES
 from forms.model import Form
 
 __all__ = ["TASK_STATES", "TaskQueue", "TaskForm", "TaskDetail", "Completion", "queue",
-           "form_of", "detail", "complete", "claim", "hand_back", "assign",
+           "form_to_complete", "detail", "complete", "claim", "hand_back", "assign",
            "special_procedure", "extend"]
 
 
@@ -81,11 +84,16 @@ def queue(rt: Runtime, actor: Actor, *, tab: str = "group", state: str = "open",
     return TaskQueue(tasks, counts, processes, clocks)
 
 
-def form_of(rt: Runtime, task_id: str, actor: Actor) -> TaskForm:
+def form_to_complete(rt: Runtime, task_id: str, actor: Actor) -> TaskForm:
     """The task and its form, for a page that must read a submission before completing
-    (an HTML form leaves unticked boxes out and sends files apart)."""
+    (an HTML form leaves unticked boxes out and sends files apart). Refused as `complete`
+    refuses, before anything is uploaded: NotAllowed when the task is not the actor's to
+    work on, Conflict when it is no longer open."""
     with rt.db.reading() as session:
         task = rt.tasks.get_in(session, task_id, actor)
+        policy.check_work_on(actor, task.lane, task.process_key)
+        if task.state != TASK_OPEN:
+            raise Conflict(TASK_FINISHED)
         return TaskForm(task, _form(rt, session, task))
 
 
