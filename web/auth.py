@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, Length
 from engine.people.signin_limits import SignInLimits, settings_from
 from engine.people.users import actor_of
 from engine.cases.dto import Actor
+from engine.errors import NotAllowed
 
 from .runtime import runtime
 
@@ -52,13 +53,17 @@ def current_actor() -> Actor:
     return current_user.actor
 
 
-def roles_required(*roles: str):
-    """Signed in, and holding one of `roles` (admin holds all); otherwise 403."""
+def roles_required(*roles: str, refusal: str | None = None):
+    """Signed in, and holding one of `roles` (admin holds all); otherwise 403 — with
+    `refusal` as its message when the service layer refuses the same action so, so that
+    the page and the API say the same thing."""
     def decorate(view):
         @wraps(view)
         @login_required
         def wrapper(*args, **kwargs):
             if not current_user.has_role(*roles):
+                if refusal:
+                    raise NotAllowed(refusal)
                 abort(403)
             return view(*args, **kwargs)
         return wrapper

@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 
 from engine.acceptance import rules
 from engine.acceptance.rules import ACCEPT, AGENT_IDS, DEFERRABLE, NOTIFY, Application, Decision
+from engine.cases import policy
 from engine.cases.eventlog import application_of
 from engine.cases.uploads import TooLarge, TypeNotAllowed
 from engine.definitions.catalogue import Catalogue
@@ -67,7 +68,7 @@ def agent_form(*, required: bool = False) -> Form:
 # -- pages ---------------------------------------------------------------------------------
 
 @bp.get("/counter")
-@roles_required("frontdesk")
+@roles_required("frontdesk", refusal=policy.NOT_A_STARTER)
 def index():
     onethings, items = counter().errands(current_actor())
     return render_template("counter/index.html", onethings=onethings, items=items,
@@ -75,7 +76,7 @@ def index():
 
 
 @bp.get("/counter/<key>")
-@roles_required("frontdesk")
+@roles_required("frontdesk", refusal=policy.NOT_A_STARTER)
 def apply(key: str):
     """The application page; `?from_case=<id>` pre-fills it with that case's application
     (renewal: only fields of the current form, validated on submit as usual)."""
@@ -102,7 +103,7 @@ def _previous_application(app: Application, case_ref: str) -> dict[str, str]:
 
 
 @bp.post("/counter/<key>")
-@roles_required("frontdesk")
+@roles_required("frontdesk", refusal=policy.NOT_A_STARTER)
 def submit(key: str):
     desk, actor = counter(), current_actor()
     app = desk.application(key, current_actor())
@@ -187,7 +188,7 @@ def _collect(app: Application) -> tuple[dict, dict]:
 
 
 @bp.post("/counter/<key>/applicable")
-@roles_required("frontdesk")
+@roles_required("frontdesk", refusal=policy.NOT_A_STARTER)
 def applicable(key: str):
     """Which application fields the items that apply to the posted values do NOT ask
     (the page hides them as the clerk types; the server decides again on submit)."""

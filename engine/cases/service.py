@@ -417,6 +417,12 @@ class CaseService:
             raise NotFound(f"办件 {case_id} 不存在")
         return case
 
+    def open_task_in(self, session: Session, task_id: str, actor: Actor) -> TaskView:
+        """The open task `actor` may work on, refused exactly as completing it would be
+        (NotFound, NotAllowed, Conflict): for a page that reads a submission first."""
+        row, case = self._open_task(session, task_id, actor)
+        return TaskView.of(row, case.number)
+
     def _open_task(self, session, task_id: str, actor: Actor) -> tuple[HumanTask, CaseRecord]:
         task_id = ids.task_id(task_id)
         case_id = session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))

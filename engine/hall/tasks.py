@@ -11,13 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-from engine.cases import policy
 from engine.cases.dto import Actor, CaseView, TaskView
-from engine.cases.service import TASK_FINISHED
-from engine.errors import Conflict
 from engine.hall import forms
 from engine.runtime import Runtime
-from engine.store.models import TASK_OPEN, TASK_STATES
+from engine.store.models import TASK_STATES
 from forms.model import Form
 
 __all__ = ["TASK_STATES", "TaskQueue", "TaskForm", "TaskDetail", "Completion", "queue",
@@ -90,10 +87,7 @@ def form_to_complete(rt: Runtime, task_id: str, actor: Actor) -> TaskForm:
     refuses, before anything is uploaded: NotAllowed when the task is not the actor's to
     work on, Conflict when it is no longer open."""
     with rt.db.reading() as session:
-        task = rt.tasks.get_in(session, task_id, actor)
-        policy.check_work_on(actor, task.lane, task.process_key)
-        if task.state != TASK_OPEN:
-            raise Conflict(TASK_FINISHED)
+        task = rt.cases.open_task_in(session, task_id, actor)
         return TaskForm(task, _form(rt, session, task))
 
 

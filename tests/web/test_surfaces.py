@@ -64,6 +64,23 @@ def test_starting_a_loop_process_is_refused_alike_on_the_counter_and_the_api(hal
     assert _written(hall) == before
 
 
+@pytest.mark.parametrize("process", [RESTAURANT, "hotline_workorder"])
+def test_starting_by_an_approver_is_refused_alike_on_the_counter_and_the_api(hall, process):
+    before = _written(hall)
+    api = hall.api("POST", "/cases", "rfb", json={"process": process, "data": {}})
+    assert api.status_code == 403
+    message = api.get_json()["message"]
+    assert message == "只有综合受理窗口可以受理申请"
+
+    browser = hall.client("rfb")
+    for response in (browser.get(f"/counter/{process}"),
+                     browser.post(f"/counter/{process}", data={
+                         "csrf_token": browser.csrf, "action": "accept"})):
+        assert response.status_code == 403
+        assert _error_paragraph(response) == message
+    assert _written(hall) == before
+
+
 # -- cancelling a case by someone not allowed ------------------------------------------------
 
 def test_cancelling_by_an_involved_clerk_who_is_no_lead_is_refused_without_a_write(hall):
@@ -113,4 +130,21 @@ def test_completing_a_completed_task_is_refused_alike_on_the_page_and_the_api(ha
                         follow_redirects=True)
     assert page.status_code == 200
     assert _flashes(page) == [message]
+    assert _written(hall) == before
+
+
+def test_completing_another_departments_task_is_refused_alike_on_the_page_and_the_api(hall):
+    case = hall.case_id("onething_construction_permit", status="running",
+                        with_open="construction_permit_review")
+    task = hall.open_task(case, "construction_permit_review")
+    before = _written(hall)
+    api = hall.api("POST", f"/tasks/{task}/complete", "rfb", json={"data": {}})
+    assert api.status_code == 403
+    message = api.get_json()["message"]
+    assert "您无权办理" in message
+
+    browser = hall.client("rfb")
+    page = browser.post(f"/tasks/{task}", data={"csrf_token": browser.csrf})
+    assert page.status_code == 403
+    assert _error_paragraph(page) == message
     assert _written(hall) == before
