@@ -17,6 +17,7 @@ from . import errors, i18n
 from .i18n import N_
 from .auth import login_manager
 from .formsource import form_check
+from .runtime import install as install_runtime
 
 csrf = CSRFProtect()
 
@@ -49,7 +50,7 @@ def create_app(config: dict[str, Any] | None = None, *, runtime: Runtime | None 
         runtime = build_runtime(app.config["DATABASE_URL"], instance=Path(app.instance_path),
                                 checks=[form_check], upload_limit=app.config["UPLOAD_MAX_BYTES"],
                                 catalogue_path=app.config.get("CATALOGUE"))
-    app.extensions["onething"] = runtime
+    install_runtime(app, runtime)
 
     errors.register(app)
     i18n.init_app(app)
@@ -80,10 +81,11 @@ def register_blueprints(app: Flask) -> None:
         def unread_count():
             from flask_login import current_user
 
-            runtime = app.extensions["onething"]
+            from .runtime import runtime
+
             if not current_user.is_authenticated:
                 return 0
-            return len(runtime.escalations.unread(current_user.id, limit=99))
+            return len(runtime().escalations.unread(current_user.id, limit=99))
         return {"nav_extra": nav_extra, "unread_count": unread_count}
 
 

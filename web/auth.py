@@ -15,6 +15,9 @@ from wtforms.validators import DataRequired, Length
 from engine.people.signin_limits import SignInLimits, settings_from
 from engine.people.users import actor_of
 from engine.cases.dto import Actor
+from engine.errors import NotAllowed
+
+from .runtime import runtime
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -34,7 +37,7 @@ class WebUser(UserMixin):
 
 @login_manager.user_loader
 def load_user(username: str) -> WebUser | None:
-    user = current_app.extensions["onething"].users.get(username)
+    user = runtime().users.get(username)
     if user is None or not user.active:
         return None
     return WebUser(user.username, user.display_name, actor_of(user))
@@ -50,13 +53,17 @@ def current_actor() -> Actor:
     return current_user.actor
 
 
-def roles_required(*roles: str):
-    """Signed in, and holding one of `roles` (admin holds all); otherwise 403."""
+def roles_required(*roles: str, refusal: str | None = None):
+    """Signed in, and holding one of `roles` (admin holds all); otherwise 403 — with
+    `refusal` as its message when the service layer refuses the same action so, so that
+    the page and the API say the same thing."""
     def decorate(view):
         @wraps(view)
         @login_required
         def wrapper(*args, **kwargs):
             if not current_user.has_role(*roles):
+                if refusal:
+                    raise NotAllowed(refusal)
                 abort(403)
             return view(*args, **kwargs)
         return wrapper
@@ -79,15 +86,14 @@ def _safe_next(target: str | None) -> str:
 def sign_in_limits() -> SignInLimits:
     """Failed sign-ins are counted in the database, so the limit holds across workers;
     SIGNIN_MAX_PER_USER / SIGNIN_MAX_PER_IP / SIGNIN_WINDOW_MINUTES in the app config."""
-    runtime = current_app.extensions["onething"]
-    return SignInLimits(runtime.db, runtime.clock, settings_from(current_app.config))
+    rt = runtime()
+    return SignInLimits(rt.db, rt.clock, settings_from(current_app.config))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        runtime = current_app.extensions["onething"]
         username, address = form.username.data.strip(), request.remote_addr or "-"
         limits = sign_in_limits()
         # Refused before the password is checked, the same whether or not the user exists.
@@ -95,7 +101,7 @@ def login():
         if wait:
             form.password.errors.append(_("登录失败次数过多，请 %(n)s 分钟后再试", n=wait))
             return render_template("auth/login.html", form=form), 429
-        actor = runtime.users.by_password(username, form.password.data)
+        actor = runtime().users.by_password(username, form.password.data)
         if actor is not None:
             limits.succeeded(username)
             user = load_user(actor.username)

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template,
+from flask import (Blueprint, abort, flash, jsonify, redirect, render_template,
                    request, url_for)
 from flask_babel import gettext as _
 
 from engine.acceptance import rules
 from engine.acceptance.rules import ACCEPT, AGENT_IDS, DEFERRABLE, NOTIFY, Application, Decision
-from engine.cases import canonical
+from engine.cases import policy
+from engine.cases.eventlog import application_of
 from engine.cases.uploads import TooLarge, TypeNotAllowed
 from engine.definitions.catalogue import Catalogue
 from engine.errors import NotAllowed, NotFound
 from engine.hall.counter import DEFICIENCY_NOTICE, NOTICE, ApplicationRefused, Counter, Filing
-from engine.runtime import Runtime
 from forms.model import Form
 
 from . import counter_documents as documents
@@ -31,6 +31,7 @@ from . import formpost
 from .auth import current_actor, roles_required
 from .counter_sharing import LazySharing
 from .i18n import N_
+from .runtime import runtime
 
 bp = Blueprint("counter", __name__)
 
@@ -46,10 +47,6 @@ TRANSLATED = (N_("必要材料未提交，不能受理：请补齐，或出具�
 
 
 # -- collaborators -------------------------------------------------------------------------
-
-def runtime() -> Runtime:
-    return current_app.extensions["onething"]
-
 
 def catalogue() -> Catalogue:
     """The runtime's item catalogue (config CATALOGUE / env ONETHING_CATALOGUE)."""
@@ -71,7 +68,7 @@ def agent_form(*, required: bool = False) -> Form:
 # -- pages ---------------------------------------------------------------------------------
 
 @bp.get("/counter")
-@roles_required("frontdesk")
+@roles_required("frontdesk", refusal=policy.NOT_A_STARTER)
 def index():
     onethings, items = counter().errands(current_actor())
     return render_template("counter/index.html", onethings=onethings, items=items,
@@ -79,7 +76,7 @@ def index():
 
 
 @bp.get("/counter/<key>")
-@roles_required("frontdesk")
+@roles_required("frontdesk", refusal=policy.NOT_A_STARTER)
 def apply(key: str):
     """The application page; `?from_case=<id>` pre-fills it with that case's application
     (renewal: only fields of the current form, validated on submit as usual)."""
@@ -100,13 +97,13 @@ def _previous_application(app: Application, case_ref: str) -> dict[str, str]:
     except (ValueError, OverflowError, NotFound, NotAllowed):
         flash(_("未找到办件 %(ref)s，无法带出原申请信息", ref=str(case_ref)[:40]), "error")
         return {}
-    old = canonical.loads(events[0].payload).get("data", {}) if events else {}
+    old = application_of(events)
     return {f.id: _shown(old[f.id]) for f in app.form.fields
             if f.type != "file" and old.get(f.id) not in (None, "")}
 
 
 @bp.post("/counter/<key>")
-@roles_required("frontdesk")
+@roles_required("frontdesk", refusal=policy.NOT_A_STARTER)
 def submit(key: str):
     desk, actor = counter(), current_actor()
     app = desk.application(key, current_actor())
@@ -191,7 +188,7 @@ def _collect(app: Application) -> tuple[dict, dict]:
 
 
 @bp.post("/counter/<key>/applicable")
-@roles_required("frontdesk")
+@roles_required("frontdesk", refusal=policy.NOT_A_STARTER)
 def applicable(key: str):
     """Which application fields the items that apply to the posted values do NOT ask
     (the page hides them as the clerk types; the server decides again on submit)."""

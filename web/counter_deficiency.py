@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.cases import canonical
+from engine.cases.eventlog import application_of
 from engine.acceptance.connectors import SharingUnavailable, pull_material
 from engine.acceptance.deficiency import AT_COUNTER, SHARED, Deficiency
 from engine.errors import NotFound, OneThingError
@@ -113,7 +113,7 @@ def withdrawal(case_id: int):
     if str(data.get("outcome_code")) != WITHDRAWN:
         raise NotFound(_("办件 %(number)s 未作退件处理", number=case.number))
     events = rt.cases.events(case_id, actor)
-    application = canonical.loads(events[0].payload).get("data", {})
+    application = application_of(events)
     clerk = rt.users.get(case.created_by or "")
     return render_template(
         "counter/withdrawal.html", case=case, application=application,

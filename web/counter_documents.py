@@ -54,7 +54,7 @@ def render(rt: Runtime, cat: Catalogue, actor: Actor, case_id: int, wanted: str,
     if acceptance is None:
         raise NotFound(_("办件 %(number)s 尚未受理", number=case.number) if wanted == ACCEPT
                        else _("办件 %(number)s 没有一次性告知记录", number=case.number))
-    application = canonical.loads(events[0].payload).get("data", {})
+    application = audit.application_of(events)
     entry = cat.get(case.process_key)
     clerk = rt.users.get(acceptance.clerk or "")
     first_asked = rt.users.get(case.created_by or "")
@@ -87,7 +87,7 @@ def render_deficiency(rt: Runtime, cat: Catalogue, actor: Actor, case_id: int, t
 
     case = rt.cases.get_case(case_id, actor, with_data=True)
     events = rt.cases.events(case_id, actor)
-    application = canonical.loads(events[0].payload).get("data", {})
+    application = audit.application_of(events)
     deferred = deficiency_of(application)
     acceptance = acceptance_of(events, ACCEPT)
     if not deferred or acceptance is None:

@@ -8,6 +8,8 @@ from flask_babel import gettext as _
 
 from engine.acceptance.connectors import DataSharing, SharingUnavailable, data_sharing
 
+from .runtime import runtime
+
 
 def sharing() -> DataSharing:
     """The platform of this app, built once (with the hall's own credit flags)."""
@@ -15,7 +17,7 @@ def sharing() -> DataSharing:
         try:
             current_app.extensions["data_sharing"] = data_sharing(
                 current_app.config.get("DATA_SHARING"),
-                local_flags=current_app.extensions["onething"].credit)
+                local_flags=runtime().credit)
         except (ImportError, AttributeError, TypeError, ValueError) as exc:
             raise SharingUnavailable(_("数据共享配置有误：%(why)s", why=str(exc))) from None
     return current_app.extensions["data_sharing"]

@@ -16,10 +16,11 @@ from forms.model import Form
 def _today():
     """The runtime clock's date when serving a request, else the date already in force
     (`on_date`, e.g. the demo's travelling clock around `clean_application`)."""
-    from flask import current_app, has_app_context
+    from flask import has_app_context
 
-    return current_app.extensions["onething"].clock.now().date() if has_app_context() \
-        else None
+    from .runtime import runtime
+
+    return runtime().clock.now().date() if has_app_context() else None
 
 
 def clean(form: Form, data: Mapping[str, Any], *, lang: str = "zh",

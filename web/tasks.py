@@ -100,11 +100,11 @@ def show(task_id: str):
 @login_required
 def complete(task_id: str):
     rt, actor = runtime(), current_actor()
-    target = hall_tasks.form_of(rt, task_id, actor)
-    if target.task.state != "open":
-        flash(_("该任务已办结或已取消"), "error")
+    try:
+        target = hall_tasks.form_to_complete(rt, task_id, actor)  # refused before any upload
+    except Conflict as exc:
+        flash(exc.message, "error")
         return redirect(url_for("tasks.index"))
-    policy.check_work_on(actor, target.task.lane, target.task.process_key)  # before any upload
     values = formpost.submitted_values(request, target.form, rt, actor.username)
     try:
         done = hall_tasks.complete(rt, task_id, values, actor, lang=_lang())

@@ -152,10 +152,10 @@ def may_start(actor: "Actor", process_key: str, catalogue: Container[str] | None
 
 def check_start(actor: "Actor", process_key: str, catalogue: Container[str] | None) -> None:
     """NotAllowed (403) with the reason, unless `actor` may start `process_key`."""
+    if not STARTS_CASES & actor.roles:  # first: the counter page refuses this before all
+        raise NotAllowed(NOT_A_STARTER)
     if not is_entry_process(process_key, catalogue):
         raise NotAllowed(NOT_AN_ENTRY.format(key=process_key[:200]))
-    if not STARTS_CASES & actor.roles:
-        raise NotAllowed(NOT_A_STARTER)
 
 
 # -- personal data -----------------------------------------------------------------------

@@ -42,6 +42,8 @@ from engine.cases.transactions import ConflictGuard
 from engine.cases.dto import SYSTEM, Actor, CaseView, IncidentView, TaskView
 from engine.cases.workflow_cache import WorkflowCache
 
+TASK_FINISHED = "任务已办结或已取消"  # the refusal of any step on a task no longer open
+
 
 class CaseService:
     """The case runtime. The database is the only truth: any number of these, in any
@@ -415,6 +417,12 @@ class CaseService:
             raise NotFound(f"办件 {case_id} 不存在")
         return case
 
+    def open_task_in(self, session: Session, task_id: str, actor: Actor) -> TaskView:
+        """The open task `actor` may work on, refused exactly as completing it would be
+        (NotFound, NotAllowed, Conflict): for a page that reads a submission first."""
+        row, case = self._open_task(session, task_id, actor)
+        return TaskView.of(row, case.number)
+
     def _open_task(self, session, task_id: str, actor: Actor) -> tuple[HumanTask, CaseRecord]:
         task_id = ids.task_id(task_id)
         case_id = session.scalar(select(HumanTask.case_id).where(HumanTask.id == task_id))
@@ -427,7 +435,7 @@ class CaseService:
         row = session.get(HumanTask, task_id)
         policy.check_work_on(actor, row.lane, row.process_key)
         if row.state != TASK_OPEN:
-            raise Conflict("任务已办结或已取消")
+            raise Conflict(TASK_FINISHED)
         return row, case
 
     def _next_number(self, session: Session, now: datetime) -> str:

@@ -284,7 +284,7 @@ class Counter:
         """The front desk accepts; a clerk must work in the lane of the acceptance step
         (systems with an API token file for the front desk)."""
         if not policy.files_applications(actor):
-            raise NotAllowed("只有综合受理窗口可以受理申请")
+            raise NotAllowed(policy.NOT_A_STARTER)
         lane = app.acceptance_lane
         if lane and not actor.works_in(lane) and "api" not in actor.roles:
             raise NotAllowed(f"您不在「{lane}」，不能受理申请")

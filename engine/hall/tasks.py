@@ -18,7 +18,7 @@ from engine.store.models import TASK_STATES
 from forms.model import Form
 
 __all__ = ["TASK_STATES", "TaskQueue", "TaskForm", "TaskDetail", "Completion", "queue",
-           "form_of", "detail", "complete", "claim", "hand_back", "assign",
+           "form_to_complete", "detail", "complete", "claim", "hand_back", "assign",
            "special_procedure", "extend"]
 
 
@@ -81,11 +81,13 @@ def queue(rt: Runtime, actor: Actor, *, tab: str = "group", state: str = "open",
     return TaskQueue(tasks, counts, processes, clocks)
 
 
-def form_of(rt: Runtime, task_id: str, actor: Actor) -> TaskForm:
+def form_to_complete(rt: Runtime, task_id: str, actor: Actor) -> TaskForm:
     """The task and its form, for a page that must read a submission before completing
-    (an HTML form leaves unticked boxes out and sends files apart)."""
+    (an HTML form leaves unticked boxes out and sends files apart). Refused as `complete`
+    refuses, before anything is uploaded: NotAllowed when the task is not the actor's to
+    work on, Conflict when it is no longer open."""
     with rt.db.reading() as session:
-        task = rt.tasks.get_in(session, task_id, actor)
+        task = rt.cases.open_task_in(session, task_id, actor)
         return TaskForm(task, _form(rt, session, task))
 
 

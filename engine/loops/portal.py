@@ -119,9 +119,9 @@ class Portal:
         self._count_attempt(number, client)
         with self.db.reading() as session:
             case = session.scalar(select(CaseRecord).where(CaseRecord.number == number))
-            payload = session.scalar(select(CaseEvent.payload).where(
+            started = session.scalar(select(CaseEvent).where(
                 CaseEvent.case_id == (case.id if case else -1), CaseEvent.seq == 1))
-        data = (canonical.loads(payload).get("data") or {}) if payload else {}
+            data = audit.application_of([started] if started else [])
         candidates = [str(v).strip().upper()[-4:] for k, v in sorted(data.items())
                       if IDENTITY_FIELD.search(k) and isinstance(v, str) and len(v.strip()) >= 4]
         matched = False
