@@ -1,13 +1,19 @@
 """The auditor's reads of one case's history: one call each, permission checked inside."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from engine.audit import replay
+from sqlalchemy import select
+
+from engine.audit import replay, search as casesearch
 from engine.cases.dto import Actor
+from engine.cases.eventlog import verify_case
 from engine.errors import NotAllowed, NotFound
 from engine.runtime import Runtime
-from engine.store.models import CaseRecord
+from engine.store.models import CASE_STATES, CaseRecord
+
+__all__ = ["CASE_STATES", "AUDIT_ROLES", "CaseTimeline", "ChainResult", "case_id_of", "case_timeline",
+           "verify_chains"]
 
 AUDIT_ROLES = frozenset({"auditor"})
 
@@ -26,12 +32,17 @@ class CaseTimeline:
     steps: list[replay.Step]
 
 
+def check_audits(actor: Actor) -> None:
+    """NotAllowed for anyone but auditors and administrators."""
+    if not (actor.is_admin or actor.roles & AUDIT_ROLES):
+        raise NotAllowed("只有审计人员可以查看办件历史")
+
+
 def case_timeline(rt: Runtime, case_id: int, actor: Actor) -> CaseTimeline:
     """Every audit event of the case in order, as steps with their data changes (read from
     the log only, no re-execution). NotFound for an unknown case; NotAllowed for anyone
     but auditors and administrators."""
-    if not (actor.is_admin or actor.roles & AUDIT_ROLES):
-        raise NotAllowed("只有审计人员可以查看办件历史")
+    check_audits(actor)
     with rt.db.reading() as session:
         case = session.get(CaseRecord, case_id)
         if case is None:
@@ -39,3 +50,59 @@ def case_timeline(rt: Runtime, case_id: int, actor: Actor) -> CaseTimeline:
         steps = replay.timeline(session, case_id)
         return CaseTimeline(case.id, case.number, case.title, case.status, dict(case.pins),
                             case.process_key, steps)
+
+
+@dataclass(frozen=True)
+class ChainResult:
+    """One case's hash chain as walked: how many events, the first broken one (if any)
+    with what is wrong, and the chain's recorded head."""
+
+    case_id: int
+    case_number: str
+    events: int
+    problems: list[str]
+    first_broken_seq: int | None
+    head_hash: str | None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_chains(rt: Runtime, actor: Actor, *, query: casesearch.CaseQuery | None = None,
+                  case: str | None = None, limit: int = 100_000) -> list[ChainResult]:
+    """Walk the hash chains of every case, or of the cases `query` selects (at most
+    `limit`), or of the one `case` (its number or id; an empty list when unknown), in id
+    order. NotAllowed for anyone but auditors and administrators."""
+    check_audits(actor)
+    with rt.db.reading() as session:
+        if query is not None and not query.is_empty():
+            ids = sorted(hit.id for hit in casesearch.search(session, replace(query,
+                                                                                limit=limit)))
+            cases = [session.get(CaseRecord, i) for i in ids]
+        else:
+            cases = list(session.scalars(_cases_named(case)))
+        results = []
+        for row in cases:
+            if row is None:
+                continue
+            report = verify_case(session, row)
+            results.append(ChainResult(row.id, row.number, report.events, list(report.problems),
+                                       report.first_broken_seq, row.head_hash))
+        return results
+
+
+def _cases_named(case: str | None):
+    """Every case in id order, or those whose number or id is `case`."""
+    stmt = select(CaseRecord).order_by(CaseRecord.id)
+    if case:
+        case_id = int(case) if case.isdigit() and len(case) < 10 else None
+        stmt = stmt.where((CaseRecord.number == case) | (CaseRecord.id == case_id))
+    return stmt
+
+
+def case_id_of(rt: Runtime, actor: Actor, case: str) -> int | None:
+    """The id of the case whose number (or id) is `case`; None when there is none."""
+    check_audits(actor)
+    with rt.db.reading() as session:
+        return session.scalar(_cases_named(case).with_only_columns(CaseRecord.id).limit(1))

@@ -7,8 +7,7 @@ from flask_babel import lazy_gettext as N_
 
 from engine.audit import search as casesearch
 from engine.cases.eventlog import EVENT_LABELS
-from engine.hall.audit import case_timeline
-from engine.store.models import CASE_STATES
+from engine.hall.audit import CASE_STATES, case_timeline
 
 from . import bp
 from ..auth import current_actor

@@ -7,14 +7,13 @@ from dataclasses import replace
 
 from flask import Response, abort, render_template, request, stream_with_context
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from engine.audit import search as casesearch, checkpoints, xes
-from engine.cases.eventlog import verify_case
 from engine.errors import NotFound
-from engine.store.models import CaseRecord
+from engine.hall.audit import verify_chains
 
 from . import bp
+from ..auth import current_actor
 from ..runtime import runtime
 from .common import auditor_required, query_from_args, search_args
 
@@ -31,15 +30,9 @@ def verify_page():
     errors: dict[str, str] = {}
     query = query_from_args(errors)
     reports = None
+    if request.args.get("run") and not errors:
+        reports = verify_chains(rt, current_actor(), query=query, limit=EXPORT_LIMIT)
     with rt.db.reading() as session:
-        if request.args.get("run") and not errors:
-            if query.is_empty():
-                cases = list(session.scalars(select(CaseRecord).order_by(CaseRecord.id)))
-            else:
-                ids = [hit.id for hit in casesearch.search(
-                    session, replace(query, limit=EXPORT_LIMIT))]
-                cases = [session.get(CaseRecord, i) for i in sorted(ids)]
-            reports = [verify_case(session, case) for case in cases]
         stored = checkpoints.recorded(session)
     return render_template("audit/verify.html", reports=reports, stored=stored,
                            args=search_args(), errors=errors, check=None), \
