@@ -1,11 +1,12 @@
-"""The administrator's repairs: failed steps and timers (incidents) listed and retried.
-One call each, administrator checked inside."""
+"""The administrator's repairs: failed steps and timers (incidents) listed and retried;
+and whether the hall has any case yet (seeding sample cases). One call each,
+administrator checked inside."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.cases.dto import Actor
 from engine.errors import NotAllowed
@@ -59,3 +60,11 @@ def retry_incident(rt: Runtime, actor: Actor, incident_id: int) -> None:
         rt.timers.retry(failed_timer)
     else:
         rt.cases.retry_incident(incident_id, actor)
+
+
+def has_cases(rt: Runtime, actor: Actor) -> bool:
+    """Whether any case was ever started here (sample cases are seeded only into an
+    empty hall)."""
+    check_admin(actor)
+    with rt.db.reading() as session:
+        return bool(session.scalar(select(func.count()).select_from(CaseRecord)))
