@@ -11,17 +11,9 @@ from engine.audit import analytics
 from engine.cases.dto import Actor
 from engine.definitions.service import BPMN_NS
 from engine.errors import NotFound
-from engine.hall.audit import check_audits
+from engine.hall.audit import ProcessChoice, check_audits
 from engine.runtime import Runtime
 from engine.store.models import ProcessDefinition
-
-
-@dataclass(frozen=True)
-class ProcessChoice:
-    """A deployed process the auditor may pick: its key and name (latest version)."""
-
-    key: str
-    name: str
 
 
 @dataclass(frozen=True)

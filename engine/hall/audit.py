@@ -12,8 +12,8 @@ from engine.errors import NotAllowed, NotFound
 from engine.runtime import Runtime
 from engine.store.models import CASE_STATES, CaseRecord
 
-__all__ = ["CASE_STATES", "AUDIT_ROLES", "CaseTimeline", "ChainResult", "case_id_of", "case_timeline",
-           "verify_chains"]
+__all__ = ["CASE_STATES", "AUDIT_ROLES", "CaseSearch", "CaseTimeline", "ChainResult",
+           "ProcessChoice", "case_id_of", "case_timeline", "search_cases", "verify_chains"]
 
 AUDIT_ROLES = frozenset({"auditor"})
 
@@ -106,3 +106,30 @@ def case_id_of(rt: Runtime, actor: Actor, case: str) -> int | None:
     check_audits(actor)
     with rt.db.reading() as session:
         return session.scalar(_cases_named(case).with_only_columns(CaseRecord.id).limit(1))
+
+
+@dataclass(frozen=True)
+class ProcessChoice:
+    """A deployed process the auditor may pick: its key and name (latest version)."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CaseSearch:
+    """The auditor's search: the matching cases (newest first) and the deployed processes
+    (key, name) to filter by."""
+
+    hits: list[casesearch.CaseHit]
+    processes: list[ProcessChoice]
+
+
+def search_cases(rt: Runtime, actor: Actor, query: casesearch.CaseQuery | None) -> CaseSearch:
+    """The cases `query` selects (None: no search, only the choices). NotAllowed for
+    anyone but auditors and administrators."""
+    check_audits(actor)
+    with rt.db.reading() as session:
+        hits = [] if query is None else casesearch.search(session, query)
+        processes = [ProcessChoice(p.key, p.name) for p in rt.definitions.all_latest(session)]
+    return CaseSearch(hits, processes)

@@ -51,3 +51,17 @@ def test_only_auditors_and_administrators_read_the_audit(runtime):
     with pytest.raises(NotAllowed):
         hall_analytics.diagram_xml(runtime, CLERK, "x", None)
     assert audit.verify_chains(runtime, ADMIN) == []
+
+
+def test_the_search_finds_a_case_by_number_and_names_the_processes(deployed):
+    from demo import CONSTRUCTION_APPLICATION
+    from engine.audit.search import CaseQuery
+
+    case = deployed.cases.start_case("onething_construction_permit",
+                                     dict(CONSTRUCTION_APPLICATION), ADMIN)
+    found = audit.search_cases(deployed, AUDITOR, CaseQuery(number=case.number))
+    assert [h.id for h in found.hits] == [case.id]
+    assert "onething_construction_permit" in {p.key for p in found.processes}
+    assert audit.search_cases(deployed, AUDITOR, None).hits == []
+    with pytest.raises(NotAllowed):
+        audit.search_cases(deployed, CLERK, None)
