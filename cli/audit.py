@@ -55,6 +55,7 @@ def _key_path(args, runtime) -> Path:
 
 def _verify_checkpoint(args) -> int:
     from engine.audit import checkpoints
+    from engine.hall.audit import recorded_checkpoint, verify_checkpoint
 
     runtime = open_runtime()
     source = args.checkpoint
@@ -65,15 +66,15 @@ def _verify_checkpoint(args) -> int:
         elif _key_path(args, runtime).exists():
             # The operator's own key: its public half is as trusted as the key itself.
             public_key = checkpoints.load_or_create_key(_key_path(args, runtime)).public_key()
-        with runtime.db.reading() as session:
-            if Path(source).exists():
-                checkpoint = checkpoints.Checkpoint.from_json(Path(source).read_bytes())
-            elif int_or_none(source):
-                checkpoint = checkpoints.get_recorded(session, int_or_none(source))
-            else:
-                print(f"错误：检查点文件 {source} 不存在", file=sys.stderr)
-                return 2
-            report = checkpoints.verify(session, checkpoint, public_key)
+        recorded_id = int_or_none(source)
+        if Path(source).exists():
+            checkpoint = checkpoints.Checkpoint.from_json(Path(source).read_bytes())
+        elif recorded_id:
+            checkpoint = recorded_checkpoint(runtime, _auditor(), recorded_id)
+        else:
+            print(f"错误：检查点文件 {source} 不存在", file=sys.stderr)
+            return 2
+        report = verify_checkpoint(runtime, _auditor(), checkpoint, public_key)
     except ValueError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
@@ -96,6 +97,8 @@ def _verify_checkpoint(args) -> int:
 
 def cmd_audit_checkpoint(args) -> int:
     from engine.audit import checkpoints
+    from engine.cases.dto import Actor
+    from engine.hall.audit import sign_checkpoint
 
     runtime = open_runtime()
     path = _key_path(args, runtime)
@@ -104,8 +107,7 @@ def cmd_audit_checkpoint(args) -> int:
     except (ValueError, OSError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    with runtime.db.transaction() as session:
-        checkpoint = checkpoints.create(session, key, runtime.clock.now(), actor="cli")
+    checkpoint = sign_checkpoint(runtime, Actor("cli", frozenset({"auditor"})), key)
     document = checkpoint.to_json()
     if args.out:
         Path(args.out).write_text(document + "\n", encoding="utf-8")

@@ -5,7 +5,7 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 
-from engine.audit import replay, search as casesearch
+from engine.audit import checkpoints, replay, search as casesearch
 from engine.cases.dto import Actor
 from engine.cases.eventlog import verify_case
 from engine.errors import NotAllowed, NotFound
@@ -13,7 +13,9 @@ from engine.runtime import Runtime
 from engine.store.models import CASE_STATES, CaseRecord
 
 __all__ = ["CASE_STATES", "AUDIT_ROLES", "CaseSearch", "CaseTimeline", "ChainResult",
-           "ProcessChoice", "case_id_of", "case_timeline", "search_cases", "verify_chains"]
+           "ProcessChoice", "case_id_of", "case_timeline", "recorded_checkpoint",
+           "recorded_checkpoints", "search_cases", "sign_checkpoint", "verify_chains",
+           "verify_checkpoint"]
 
 AUDIT_ROLES = frozenset({"auditor"})
 
@@ -133,3 +135,35 @@ def search_cases(rt: Runtime, actor: Actor, query: casesearch.CaseQuery | None) 
         hits = [] if query is None else casesearch.search(session, query)
         processes = [ProcessChoice(p.key, p.name) for p in rt.definitions.all_latest(session)]
     return CaseSearch(hits, processes)
+
+
+# -- signed checkpoints ------------------------------------------------------------------
+
+def recorded_checkpoints(rt: Runtime, actor: Actor) -> list[checkpoints.Checkpoint]:
+    """The checkpoints stored in the database, newest first."""
+    check_audits(actor)
+    with rt.db.reading() as session:
+        return checkpoints.recorded(session)
+
+
+def recorded_checkpoint(rt: Runtime, actor: Actor, checkpoint_id: int) -> checkpoints.Checkpoint:
+    """One stored checkpoint; NotFound when there is none."""
+    check_audits(actor)
+    with rt.db.reading() as session:
+        return checkpoints.get_recorded(session, checkpoint_id)
+
+
+def verify_checkpoint(rt: Runtime, actor: Actor, checkpoint: checkpoints.Checkpoint,
+                      public_key=None) -> checkpoints.CheckpointReport:
+    """The log today against `checkpoint` (see engine.audit.checkpoints.verify; ValueError
+    when `public_key` cannot be read)."""
+    check_audits(actor)
+    with rt.db.reading() as session:
+        return checkpoints.verify(session, checkpoint, public_key)
+
+
+def sign_checkpoint(rt: Runtime, actor: Actor, private_key) -> checkpoints.Checkpoint:
+    """Sign the heads of all cases now and record the checkpoint, in one transaction."""
+    check_audits(actor)
+    with rt.db.transaction() as session:
+        return checkpoints.create(session, private_key, rt.clock.now(), actor=actor.username)
