@@ -38,16 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from engine.hall.database import database_trouble
 
     try:
         return args.func(args)
     except OneThingError as exc:
         print(f"错误：{exc.message}", file=sys.stderr)
         return 1
-    except (OperationalError, ProgrammingError) as exc:
-        reason = (str(exc.orig).splitlines()[0] if getattr(exc, "orig", None)
-                  else exc.__class__.__name__)
+    except Exception as exc:
+        reason = database_trouble(exc)
+        if reason is None:
+            raise
         print(f"错误：数据库无法使用（{reason}）。请确认 DATABASE_URL，并先运行 onething db upgrade",
               file=sys.stderr)
         return 1

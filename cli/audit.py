@@ -16,42 +16,35 @@ import sys
 from datetime import date, datetime, time
 from pathlib import Path
 
-from cli.common import int_or_none, open_runtime
+from cli.common import cli_actor, int_or_none, open_runtime
 
 
-def _find_cases(session, case: str | None):
-    from sqlalchemy import select
+def _auditor():
+    """The operator at the command line, with the auditor's reading rights."""
+    from engine.cases.dto import Actor
 
-    from engine.store.models import CaseRecord
-
-    query = select(CaseRecord).order_by(CaseRecord.id)
-    if case:
-        query = query.where((CaseRecord.number == case)
-                            | (CaseRecord.id == int_or_none(case)))
-    return list(session.scalars(query))
+    return Actor(cli_actor(), frozenset({"auditor"}))
 
 
 def cmd_audit_verify(args) -> int:
     if args.checkpoint:
         return _verify_checkpoint(args)
-    from engine.cases.eventlog import verify_case
+    from engine.hall.audit import verify_chains
 
     runtime = open_runtime()
     broken = checked = 0
-    with runtime.db.reading() as session:
-        cases = _find_cases(session, args.case)
-        if args.case and not cases:
-            print(f"办件 {args.case} 不存在", file=sys.stderr)
-            return 1
-        for case in cases:
-            report = verify_case(session, case)
-            checked += 1
-            if not report.ok:
-                broken += 1
-                print(f"BROKEN {case.number} (id {case.id}): event #{report.first_broken_seq}: "
-                      f"{report.problems[0]}")
-            elif args.case:
-                print(f"OK {case.number}: {report.events} events, head {case.head_hash}")
+    reports = verify_chains(runtime, _auditor(), case=args.case)
+    if args.case and not reports:
+        print(f"办件 {args.case} 不存在", file=sys.stderr)
+        return 1
+    for report in reports:
+        checked += 1
+        if not report.ok:
+            broken += 1
+            print(f"BROKEN {report.case_number} (id {report.case_id}): "
+                  f"event #{report.first_broken_seq}: {report.problems[0]}")
+        elif args.case:
+            print(f"OK {report.case_number}: {report.events} events, head {report.head_hash}")
     print(f"{checked} case(s) checked, {broken} broken")
     return 1 if broken else 0
 
@@ -62,6 +55,7 @@ def _key_path(args, runtime) -> Path:
 
 def _verify_checkpoint(args) -> int:
     from engine.audit import checkpoints
+    from engine.hall.audit import recorded_checkpoint, verify_checkpoint
 
     runtime = open_runtime()
     source = args.checkpoint
@@ -72,15 +66,15 @@ def _verify_checkpoint(args) -> int:
         elif _key_path(args, runtime).exists():
             # The operator's own key: its public half is as trusted as the key itself.
             public_key = checkpoints.load_or_create_key(_key_path(args, runtime)).public_key()
-        with runtime.db.reading() as session:
-            if Path(source).exists():
-                checkpoint = checkpoints.Checkpoint.from_json(Path(source).read_bytes())
-            elif int_or_none(source):
-                checkpoint = checkpoints.get_recorded(session, int_or_none(source))
-            else:
-                print(f"错误：检查点文件 {source} 不存在", file=sys.stderr)
-                return 2
-            report = checkpoints.verify(session, checkpoint, public_key)
+        recorded_id = int_or_none(source)
+        if Path(source).exists():
+            checkpoint = checkpoints.Checkpoint.from_json(Path(source).read_bytes())
+        elif recorded_id:
+            checkpoint = recorded_checkpoint(runtime, _auditor(), recorded_id)
+        else:
+            print(f"错误：检查点文件 {source} 不存在", file=sys.stderr)
+            return 2
+        report = verify_checkpoint(runtime, _auditor(), checkpoint, public_key)
     except ValueError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
@@ -103,6 +97,8 @@ def _verify_checkpoint(args) -> int:
 
 def cmd_audit_checkpoint(args) -> int:
     from engine.audit import checkpoints
+    from engine.cases.dto import Actor
+    from engine.hall.audit import sign_checkpoint
 
     runtime = open_runtime()
     path = _key_path(args, runtime)
@@ -111,8 +107,7 @@ def cmd_audit_checkpoint(args) -> int:
     except (ValueError, OSError) as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 2
-    with runtime.db.transaction() as session:
-        checkpoint = checkpoints.create(session, key, runtime.clock.now(), actor="cli")
+    checkpoint = sign_checkpoint(runtime, Actor("cli", frozenset({"auditor"})), key)
     document = checkpoint.to_json()
     if args.out:
         Path(args.out).write_text(document + "\n", encoding="utf-8")
@@ -198,12 +193,13 @@ def cmd_replay(args) -> int:
     if not args.case:
         print("错误：请给出办件编号，或使用 --all", file=sys.stderr)
         return 2
-    with runtime.db.reading() as session:
-        cases = _find_cases(session, args.case)
-    if not cases:
+    from engine.hall.audit import case_id_of
+
+    case_id = case_id_of(runtime, _auditor(), args.case)
+    if case_id is None:
         print(f"办件 {args.case} 不存在", file=sys.stderr)
         return 1
-    result = replay.reexecute(runtime, cases[0].id)
+    result = replay.reexecute(runtime, case_id)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     else:

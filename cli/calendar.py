@@ -7,12 +7,18 @@ from pathlib import Path
 from cli.common import open_runtime
 
 
+def _operator():
+    """The operator at the command line keeps the calendar as an administrator would."""
+    from engine.cases.dto import Actor
+
+    return Actor("cli", frozenset({"admin"}))
+
+
 def cmd_calendar_status(args) -> int:
-    from engine.store.models import CalendarYear
+    from engine.hall.calendar import calendar_state
 
     runtime = open_runtime()
-    with runtime.db.reading() as session:
-        years = {row.year: row for row in session.query(CalendarYear)}
+    years = {row.year: row for row in calendar_state(runtime, _operator()).years}
     current = runtime.clock.now().year
     for year in range(min(years, default=current), max([*years, current + 1]) + 1):
         row = years.get(year)
@@ -22,12 +28,10 @@ def cmd_calendar_status(args) -> int:
 
 
 def cmd_calendar_import(args) -> int:
-    from engine.cases.clocks import parse_schedule
+    from engine.hall.calendar import import_schedule
 
     text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-    runtime = open_runtime()
-    year, days = parse_schedule(text)
-    count = runtime.clocks.calendars.import_year(year, days, actor="cli", at=runtime.clock.now())
+    year, count = import_schedule(open_runtime(), _operator(), text)
     print(f"{year}: {count} 天已导入")
     return 0
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
 
 from engine.people.departments import Departments
 from engine.runtime import Runtime
-from engine.store.models import CaseRecord
-from engine.cases.dto import Actor
+from engine.cases.dto import SYSTEM, Actor
+from engine.hall.admin import has_cases
 
 from demo.stories import seed_cases
 
@@ -128,9 +127,7 @@ def seed(runtime: Runtime) -> list[dict[str, Any]]:
         users.append({"username": username, "display_name": name, "password": password,
                       "token": runtime.users.issue_token(username), "roles": roles,
                       "departments": groups})
-    with runtime.db.reading() as session:
-        empty = not session.scalar(select(func.count()).select_from(CaseRecord))
-    if empty:
+    if not has_cases(runtime, SYSTEM):
         seed_cases(runtime, clerks(), APPLICATIONS)
         runtime.escalations.scan()  # 预警/逾期 notices for the cases seeded late
     return users

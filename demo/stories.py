@@ -1,7 +1,8 @@
 """Demo cases: a morning in the service hall.
 
-Each story drives a case through the same commands clerks use (start at the counter,
-complete tasks as the department's demo clerk), starting at a moment in the past so the
+Each story drives a case through the same service calls clerks use (filed at the front
+desk with the applicant's materials and the clerk's decision in one call, then tasks
+completed as the department's demo clerk), starting at a moment in the past so the
 statutory clocks show every band a hall sees: just received, just accepted, waiting for
 补正, 一次性告知, 预警, 逾期, ready for issuance, finished. The runtime's clock must be able
 to travel (`TravellingClock` for `onething demo`, `FrozenClock` in tests): stories set it
@@ -9,28 +10,38 @@ back, act, and it is brought home afterwards.
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, Callable
 
+from engine.acceptance.connectors import data_sharing
+from engine.acceptance.rules import ACCEPT, NOTIFY, Decision
+from engine.hall import forms
+from engine.hall.counter import Counter, Filing
 from engine.worktime.clock import SHANGHAI
 from engine.runtime import Runtime
 from engine.cases.dto import Actor, CaseView, TaskView
 from engine.worktime.workcalendar import WorkingCalendar
 
-from web import formsource
+# A one-page PDF: the scan the demo applicant brings for each material of their own.
+SAMPLE_SCAN = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
 
 @dataclass(frozen=True)
 class Story:
     """One demo case: which one-thing, how many working days ago it was received, the
-    application (changes to the one-thing's sample), and what happened since."""
+    application (changes to the one-thing's sample), the front desk's decision (`filed`:
+    accept, notify with `notice`, or None while it still waits at the counter), and what
+    happened since."""
 
     process: str
     title: str
     working_days_ago: int
     changes: dict[str, Any]
     act: Callable[["Hall", CaseView], Any]
+    filed: str | None = ACCEPT
+    notice: str = ""
 
 
 class Hall:
@@ -51,14 +62,6 @@ class Hall:
     def later(self, **delta: float) -> None:
         """Let some time pass before the next step (hours of a working day)."""
         self.runtime.clock.set(self.runtime.clock.now() + timedelta(**delta))
-
-    def accept(self, case: CaseView) -> CaseView:
-        return self.complete(case, "front_desk_acceptance",
-                             {"acceptance_decision": "accept", "materials_complete": True})
-
-    def notify(self, case: CaseView, missing: str) -> CaseView:
-        return self.complete(case, "front_desk_acceptance",
-                             {"acceptance_decision": "notify", "missing_materials": missing})
 
     def review_tasks(self, case: CaseView) -> list[TaskView]:
         return [t for t in case.tasks if t.task_spec.endswith("_review")]
@@ -90,20 +93,12 @@ class Hall:
 
 # -- the stories ---------------------------------------------------------------------------
 
-def _received(hall: Hall, case: CaseView) -> CaseView:
+def _as_filed(hall: Hall, case: CaseView) -> CaseView:
+    """Nothing since the front desk: waiting there, accepted, or told what is missing."""
     return case
 
 
-def _accepted(hall: Hall, case: CaseView) -> CaseView:
-    return hall.accept(case)
-
-
-def _notified(hall: Hall, case: CaseView) -> CaseView:
-    return hall.notify(case, "1. 施工合同（缺盖章页）\n2. 建设资金已落实承诺书（未签字）")
-
-
 def _correction(hall: Hall, case: CaseView) -> CaseView:
-    case = hall.accept(case)
     hall.later(hours=3)
     drainage = next(t for t in hall.review_tasks(case) if t.task_spec.startswith("drainage"))
     return hall.decide(case, drainage, "correct",
@@ -113,14 +108,12 @@ def _correction(hall: Hall, case: CaseView) -> CaseView:
 
 def _partly_reviewed(count: int) -> Callable[[Hall, CaseView], CaseView]:
     def act(hall: Hall, case: CaseView) -> CaseView:
-        case = hall.accept(case)
         hall.later(hours=2)
         return hall.approve(case, count)
     return act
 
 
 def _ready_for_issuance(hall: Hall, case: CaseView) -> CaseView:
-    case = hall.accept(case)
     hall.later(hours=1)
     return hall.approve(case)
 
@@ -132,7 +125,6 @@ def _finished(hall: Hall, case: CaseView) -> CaseView:
 
 
 def _one_refused(hall: Hall, case: CaseView) -> CaseView:
-    case = hall.accept(case)
     hall.later(hours=1)
     night = next(t for t in hall.review_tasks(case) if t.task_spec.startswith("night"))
     case = hall.decide(case, night, "refuse",
@@ -155,11 +147,12 @@ CONSTRUCTION = "onething_construction_permit"
 RESTAURANT = "onething_restaurant"
 STORIES: list[Story] = [
     Story(CONSTRUCTION, "刚收件，待综合受理", 0,
-          {"project_name": "聊城市东昌府区实验小学教学楼"}, _received),
+          {"project_name": "聊城市东昌府区实验小学教学楼"}, _as_filed, filed=None),
     Story(CONSTRUCTION, "今日受理，十二个部门并联审批", 0,
-          {"project_name": "茌平区信发街道社区服务中心"}, _accepted),
+          {"project_name": "茌平区信发街道社区服务中心"}, _as_filed),
     Story(CONSTRUCTION, "材料不齐，已一次性告知", 1,
-          {"project_name": "聊城市第二人民医院门诊楼改扩建"}, _notified),
+          {"project_name": "聊城市第二人民医院门诊楼改扩建"}, _as_filed, filed=NOTIFY,
+          notice="1. 施工合同（缺盖章页）\n2. 建设资金已落实承诺书（未签字）"),
     Story(CONSTRUCTION, "排水许可要求补正，计时暂停", 2,
           {"project_name": "东阿县阿胶产业园研发中心"}, _correction),
     Story(CONSTRUCTION, "部分部门未办结，临近承诺时限（预警）", 4,
@@ -172,7 +165,7 @@ STORIES: list[Story] = [
           {"project_name": "阳谷县景阳冈文旅小镇游客中心"}, _finished),
     Story(CONSTRUCTION, "夜间施工不予许可，其余准予，已办结", 5,
           {"project_name": "莘县妇幼保健院住院楼"}, _one_refused),
-    Story(RESTAURANT, "开餐馆：刚受理，五个部门并联审批", 0, {}, _accepted),
+    Story(RESTAURANT, "开餐馆：刚受理，五个部门并联审批", 0, {}, _as_filed),
     # Issued on the fire-safety commitment; the brigade's site check is still to come.
     Story(RESTAURANT, "开餐馆：已出证，消防告知承诺现场核查待办", 3, {}, _finished),
     Story(RESTAURANT, "开餐馆：不兼营烟草，现场核查通过，已办结", 8,
@@ -194,6 +187,20 @@ def working_days_before(moment: datetime, days: int,
     return datetime.combine(day, time(9, 30), SHANGHAI)
 
 
+def _with_materials(counter: Counter, story: Story, values: dict[str, Any],
+                    front: Actor) -> dict[str, Any]:
+    """The application with a scan under each material the applicant brings themselves;
+    for a one-time notice, without any (the notice names what is missing)."""
+    if story.filed == NOTIFY:
+        return values
+    scan = counter.runtime.uploads.save(io.BytesIO(SAMPLE_SCAN), "材料.pdf",
+                                        front.username).id
+    app = counter.application(story.process)
+    return {**values, **{row.field.id: scan for row in app.materials
+                         if row.field.source == "申请人自备"
+                         and row.necessity in ("必要", "容缺后补")}}
+
+
 def seed_cases(runtime: Runtime, clerks: dict[str, Actor],
                applications: dict[str, dict[str, Any]],
                stories: list[Story] = STORIES) -> list[tuple[Story, CaseView]]:
@@ -202,6 +209,7 @@ def seed_cases(runtime: Runtime, clerks: dict[str, Actor],
     home = clock.now()
     hall = Hall(runtime, clerks)
     front = clerks["综合受理窗口"]
+    counter = Counter(runtime, data_sharing(None, local_flags=runtime.credit))
     played = []
     try:
         for story in sorted(stories, key=lambda s: -s.working_days_ago):
@@ -212,8 +220,14 @@ def seed_cases(runtime: Runtime, clerks: dict[str, Actor],
             clock.set(min(working_days_before(home, story.working_days_ago), home))
             values = {k: v for k, v in {**applications[story.process], **story.changes}.items()
                       if v is not None}
-            data = formsource.clean_application(runtime, definition, values)
-            case = runtime.cases.start_case(definition.key, data, front)
+            if story.filed is None:  # handed in, the clerk has not decided yet
+                data = forms.clean_application(runtime, definition, values)
+                case = runtime.cases.start_case(definition.key, data, front)
+            else:
+                case = counter.file(Filing(
+                    definition.key, story.filed, _with_materials(counter, story, values,
+                                                                 front),
+                    Decision(missing_materials=story.notice)), front).case
             hall.later(minutes=15)
             played.append((story, story.act(hall, case)))
     finally:

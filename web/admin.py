@@ -4,7 +4,6 @@ engine.people.departments, which log it on "onething.admin" with who made it."""
 from __future__ import annotations
 
 import logging
-from datetime import date
 
 from flask import (Blueprint, flash, make_response, redirect, render_template,
                    request, url_for)
@@ -13,12 +12,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from sqlalchemy import select
-
-from engine.cases.clocks import parse_schedule
-from engine.people.departments import KIND_LABELS, Departments, guess_kind
 from engine.errors import Conflict, ValidationFailed
-from engine.store.models import CalendarDay, CalendarYear, CaseRecord, Incident, Timer
+from engine.hall import admin as hall_admin, calendar as hall_calendar
+from engine.people.departments import KIND_LABELS, Departments, guess_kind
 from engine.people.users import PASSWORD_MIN, ROLES
 
 from .auth import current_actor, roles_required
@@ -305,13 +301,10 @@ def calendar(text: str = "", error: str | None = None, status: int = 200):
     """The working-day calendar: which years the official schedule is known for, and the
     import of the State Council's notice for the next year."""
     rt = runtime()
-    with rt.db.reading() as session:
-        years = list(session.scalars(select(CalendarYear).order_by(CalendarYear.year.desc())))
-        days = list(session.scalars(select(CalendarDay).where(
-            CalendarDay.day >= date(rt.clock.now().year, 1, 1)).order_by(CalendarDay.day)))
+    state = hall_calendar.calendar_state(rt, current_actor())
     next_year = rt.clock.now().year + 1
-    known = {y.year for y in years}
-    return render_template("admin/calendar.html", years=years, days=days, text=text,
+    known = {y.year for y in state.years}
+    return render_template("admin/calendar.html", years=state.years, days=state.days, text=text,
                            error=error, next_year=next_year,
                            next_year_missing=next_year not in known), status
 
@@ -319,12 +312,9 @@ def calendar(text: str = "", error: str | None = None, status: int = 200):
 @bp.post("/calendar")
 @roles_required("admin")
 def import_calendar():
-    rt = runtime()
     text = request.form.get("schedule", "")
     try:
-        year, days = parse_schedule(text[:20000])
-        count = rt.clocks.calendars.import_year(year, days, actor=actor_name(),
-                                                at=rt.clock.now())
+        year, count = hall_calendar.import_schedule(runtime(), current_actor(), text[:20000])
     except ValidationFailed as exc:
         return calendar(text=text, error=exc.message, status=422)
     log.info("%s imported the %s holiday schedule (%s days)", actor_name(), year, count)
@@ -336,26 +326,13 @@ def import_calendar():
 @roles_required("admin")
 def incidents():
     """Failed steps and timers that need an administrator."""
-    rt = runtime()
-    with rt.db.reading() as session:
-        rows = session.execute(
-            select(Incident, CaseRecord.number).join(CaseRecord, CaseRecord.id == Incident.case_id)
-            .where(Incident.resolved_at.is_(None)).order_by(Incident.created_at.desc())
-            .limit(200)).all()
-        failed_timers = {t.id for t in session.scalars(select(Timer).where(Timer.state == "failed"))}
-    return render_template("admin/incidents.html", rows=rows, failed_timers=failed_timers)
+    return render_template("admin/incidents.html",
+                           incidents=hall_admin.open_incidents(runtime(), current_actor()))
 
 
 @bp.post("/incidents/<int:incident_id>/retry")
 @roles_required("admin")
 def retry_incident(incident_id: int):
-    rt = runtime()
-    with rt.db.reading() as session:
-        incident = session.get(Incident, incident_id)
-        timer = session.get(Timer, incident.task_id) if incident and incident.task_id else None
-    if timer is not None and timer.state == "failed":
-        rt.timers.retry(timer.id)
-    else:
-        rt.cases.retry_incident(incident_id, current_actor())
+    hall_admin.retry_incident(runtime(), current_actor(), incident_id)
     flash(_("已重试"), "success")
     return redirect(url_for("admin.incidents"))

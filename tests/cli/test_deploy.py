@@ -240,3 +240,12 @@ def test_db_upgrade_without_database_url_uses_the_instance_folder(monkeypatch, t
             assert session.scalar(select(func.count()).select_from(ProcessDefinition)) == 0
     finally:
         db.dispose()
+
+
+def test_a_command_on_a_database_never_upgraded_says_to_upgrade(monkeypatch, tmp_path,
+                                                                  capsys):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.sqlite3'}")
+    monkeypatch.setenv("ONETHING_INSTANCE", str(tmp_path / "instance"))
+    assert main(["calendar", "status"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("错误：数据库无法使用（") and "onething db upgrade" in err

@@ -76,3 +76,26 @@ def test_working_days_before_skips_weekends_and_holidays():
     # 2026 National Day: 10-01..10-07 off; 10-09 (Fri) is a working day, 10-10 (Sat) 调休 works.
     assert working_days_before(datetime(2026, 10, 12, tzinfo=SHANGHAI), 1).date().isoformat() \
         == "2026-10-10"
+
+
+def test_demo_cases_are_filed_at_the_front_desk_with_its_decision(deployed):
+    """Accepted and notified stories went through the front-desk service: the clerk's
+    decision is the case's first completed step, taken by the front-desk clerk, and the
+    one-time notice says what the clerk wrote."""
+    from engine.cases.dto import SYSTEM
+
+    seed(deployed)
+    cases = _cases(deployed)
+    notified = cases["材料不齐，已一次性告知"][0]
+    accepted = cases["今日受理，十二个部门并联审批"][0]
+    waiting = cases["刚收件，待综合受理"][0]
+    for case, decision in ((accepted, "accept"), (notified, "notify")):
+        events = deployed.cases.events(case.id, SYSTEM)
+        [done] = [e for e in events if e.task_spec == "front_desk_acceptance"
+                  and e.kind == "task_completed"]
+        assert done.actor == "frontdesk"
+        view = deployed.cases.get_case(case.id, SYSTEM, with_data=True)
+        assert view.data["acceptance_decision"] == decision
+    assert "施工合同（缺盖章页）" in view.data["missing_materials"]
+    assert not [e for e in deployed.cases.events(waiting.id, SYSTEM)
+                if e.task_spec == "front_desk_acceptance" and e.kind == "task_completed"]

@@ -301,6 +301,26 @@ def test_lanes_without_department_are_listed_and_can_be_created(admin, hall):
     assert "统一出件窗口" not in missing
 
 
+# --- the calendar and incidents --------------------------------------------------------------
+
+def test_the_calendar_page_imports_a_year_and_lists_it(admin, hall):
+    page = text_of(admin.get("/admin/calendar"))
+    assert "2027 年的法定节假日安排尚未导入" in page
+    response = admin.post("/admin/calendar", data={
+        "schedule": "2027-01-01 休 元旦\n2027-02-06 班 春节", "csrf_token": csrf_of(page)})
+    assert response.status_code == 302
+    page = text_of(admin.get("/admin/calendar"))
+    assert "已导入 2027 年放假安排（2 天）" in page and "尚未导入" not in page
+    assert "<td>2027</td>" in page and "2027-02-06" in page and "调休上班" in page
+    refused = admin.post("/admin/calendar", data={"schedule": "gibberish",
+                                                  "csrf_token": csrf_of(page)})
+    assert refused.status_code == 422
+
+
+def test_the_incidents_page_lists_nothing_to_do(admin):
+    assert "没有待处理的故障" in text_of(admin.get("/admin/incidents"))
+
+
 # --- the command line -----------------------------------------------------------------------
 
 @pytest.fixture
@@ -368,3 +388,10 @@ def test_cli_users(cli, runtime, capsys):
     assert cli("users", "deactivate", "root") == 1  # the last admin
     assert "至少须保留一名" in capsys.readouterr().err
     assert cli("users", "deactivate", "nobody") == 1
+
+
+def test_cli_calendar_import_and_status(cli, runtime, capsys):
+    assert cli("calendar", "import", "-", stdin="2027-01-01 休 元旦\n2027-02-06 班 春节\n") == 0
+    assert "2027: 2 天已导入" in capsys.readouterr().out
+    cli("calendar", "status")
+    assert "2027\t国务院办公厅通知（cli）" in capsys.readouterr().out

@@ -4,16 +4,14 @@ series, and a before/after comparison of two periods or two versions. The number
 from engine.audit.analytics; this module only reads the form, draws and renders."""
 from __future__ import annotations
 
-from flask import Response, abort, render_template, request
+from flask import Response, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from engine.audit import analytics
-from engine.definitions.service import BPMN_NS
-from engine.store.models import ProcessDefinition
-from engine.worktime.workcalendar import WorkingCalendar
+from engine.hall.analytics import analytics_report, diagram_xml
 
 from . import bp, charts
+from ..auth import current_actor
 from ..runtime import runtime
 from .common import auditor_required, parse_date
 
@@ -27,25 +25,6 @@ def _period(prefix: str, errors: dict[str, str]) -> analytics.Period | None:
     if not (start or end or version):
         return None
     return analytics.Period(start, end, version)
-
-
-def _calendar(rt, session) -> WorkingCalendar:
-    return rt.clocks.calendars.get(session)
-
-
-def _definition(session, key: str, version: int | None) -> ProcessDefinition | None:
-    stmt = select(ProcessDefinition).where(ProcessDefinition.key == key)
-    if version is not None:
-        stmt = stmt.where(ProcessDefinition.version == version)
-    return session.scalar(stmt.order_by(ProcessDefinition.version.desc()).limit(1))
-
-
-def _called(rt, session, definition: ProcessDefinition) -> dict[str, str]:
-    """call activity id -> called process key, in the diagram."""
-    document = rt.definitions.document(session, definition.key, definition.content_hash)
-    return {c.get("id"): c.get("calledElement")
-            for c in document.process.iter(f"{{{BPMN_NS}}}callActivity")
-            if c.get("id") and c.get("calledElement")}
 
 
 def limit_text(stat: analytics.ItemStat) -> str:
@@ -71,36 +50,15 @@ def analytics_page():
     errors: dict[str, str] = {}
     period = _period("", errors) or analytics.Period()
     before, after = _period("before_", errors), _period("after_", errors)
-    with rt.db.reading() as session:
-        processes = rt.definitions.all_latest(session)
-        keys = [p.key for p in processes]
-        default = next((k for k in keys if k.startswith("onething_")), keys[0] if keys else None)
-        key = request.args.get("process") if request.args.get("process") in keys else default
-        if key is None:
-            return render_template("audit/analytics.html", empty=True, errors=errors,
-                                   processes=[], args=request.args)
-        top = _definition(session, key, period.version) or _definition(session, key, None)
-        called = _called(rt, session, top)
-        map_key = request.args.get("map") if request.args.get("map") in called.values() else key
-        calendar = _calendar(rt, session)
-        now = rt.clock.now()
-        items = [] if errors else analytics.item_stats(
-            session, calendar, rt.catalogue, now, process_key=key, period=period)
-        heat = {} if errors else analytics.element_stats(
-            session, calendar, map_key, period=period,
-            called=called if map_key == key else None)
-        series = [] if errors else analytics.weekly_series(
-            analytics.handling_times(session, calendar, scope=key, period=period))
-        comparison = None
-        if before and after and not errors:
-            comparison = analytics.compare(
-                analytics.item_stats(session, calendar, rt.catalogue, now, process_key=key,
-                                     period=before),
-                analytics.item_stats(session, calendar, rt.catalogue, now, process_key=key,
-                                     period=after),
-                before_label=before.label, after_label=after.label)
-        versions = analytics.versions_of(session, key)
-        map_version = top.version if map_key == key else None
+    report = analytics_report(rt, current_actor(), process=request.args.get("process"),
+                              map_key=request.args.get("map"), period=period, before=before,
+                              after=after, numbers=not errors)
+    if report.key is None:
+        return render_template("audit/analytics.html", empty=True, errors=errors,
+                               processes=[], args=request.args)
+    processes, key, map_key = report.processes, report.key, report.map_key
+    items, heat, series = report.items or [], report.heat or {}, report.series or []
+    comparison = report.comparison
     item_bars = [charts.Bar(s.name, s.avg_days, s.promised_days,
                             "—" if s.avg_days is None else _("%(d)s / %(p)s 工作日",
                                                               d=f"{s.avg_days:.2f}",
@@ -127,9 +85,9 @@ def analytics_page():
     heat_json = {element_id: stat.to_json() for element_id, stat in heat.items()}
     return render_template(
         "audit/analytics.html", empty=False, errors=errors, processes=processes, key=key,
-        map_key=map_key, map_version=map_version, called=called, items=items, heat=heat,
-        heat_json=heat_json, series=series, comparison=comparison, charts=charts_html,
-        versions=versions, period=period, args=request.args, pct=_pct, limit_text=limit_text,
+        map_key=map_key, map_version=report.map_version, called=report.called, items=items,
+        heat=heat, heat_json=heat_json, series=series, comparison=comparison,
+        charts=charts_html, versions=report.versions, period=period, args=request.args, pct=_pct, limit_text=limit_text,
         names={p.key: p.name for p in processes}), 422 if errors else 200
 
 
@@ -137,13 +95,8 @@ def analytics_page():
 @auditor_required
 def analytics_diagram():
     """The BPMN XML of a deployed process (a version, or the latest) for the heatmap."""
-    rt = runtime()
-    with rt.db.reading() as session:
-        row = _definition(session, request.args.get("process") or "",
-                          request.args.get("version", type=int))
-        if row is None:
-            abort(404)
-        xml = row.bpmn_xml
+    xml = diagram_xml(runtime(), current_actor(), request.args.get("process") or "",
+                      request.args.get("version", type=int))
     response = Response(xml, mimetype="application/xml")
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["X-Content-Type-Options"] = "nosniff"

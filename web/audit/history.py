@@ -5,10 +5,8 @@ from __future__ import annotations
 from flask import render_template, request
 from flask_babel import lazy_gettext as N_
 
-from engine.audit import search as casesearch
 from engine.cases.eventlog import EVENT_LABELS
-from engine.hall.audit import case_timeline
-from engine.store.models import CASE_STATES
+from engine.hall.audit import CASE_STATES, case_timeline, search_cases
 
 from . import bp
 from ..auth import current_actor
@@ -25,15 +23,12 @@ OUTCOME_LABELS = {"0": N_("出证办结"), "1": N_("不予许可"), "2": N_("作
 @bp.get("/audit")
 @auditor_required
 def index():
-    rt = runtime()
     errors: dict[str, str] = {}
     query = query_from_args(errors)
-    with rt.db.reading() as session:
-        hits = [] if errors else casesearch.search(session, query)
-        processes = rt.definitions.all_latest(session)
+    found = search_cases(runtime(), current_actor(), None if errors else query)
     return render_template(
-        "audit/index.html", hits=hits, errors=errors, query=query, args=search_args(),
-        processes=processes, statuses=[(s, STATUS_LABELS[s]) for s in CASE_STATES],
+        "audit/index.html", hits=found.hits, errors=errors, query=query, args=search_args(),
+        processes=found.processes, statuses=[(s, STATUS_LABELS[s]) for s in CASE_STATES],
         outcomes=OUTCOME_LABELS, status_labels=STATUS_LABELS), 422 if errors else 200
 
 

@@ -7,14 +7,13 @@ from dataclasses import replace
 
 from flask import Response, abort, render_template, request, stream_with_context
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from engine.audit import search as casesearch, checkpoints, xes
-from engine.cases.eventlog import verify_case
+from engine.audit import checkpoints, xes
 from engine.errors import NotFound
-from engine.store.models import CaseRecord
+from engine.hall import audit as hall_audit
 
 from . import bp
+from ..auth import current_actor
 from ..runtime import runtime
 from .common import auditor_required, query_from_args, search_args
 
@@ -31,16 +30,9 @@ def verify_page():
     errors: dict[str, str] = {}
     query = query_from_args(errors)
     reports = None
-    with rt.db.reading() as session:
-        if request.args.get("run") and not errors:
-            if query.is_empty():
-                cases = list(session.scalars(select(CaseRecord).order_by(CaseRecord.id)))
-            else:
-                ids = [hit.id for hit in casesearch.search(
-                    session, replace(query, limit=EXPORT_LIMIT))]
-                cases = [session.get(CaseRecord, i) for i in sorted(ids)]
-            reports = [verify_case(session, case) for case in cases]
-        stored = checkpoints.recorded(session)
+    if request.args.get("run") and not errors:
+        reports = hall_audit.verify_chains(rt, current_actor(), query=query, limit=EXPORT_LIMIT)
+    stored = hall_audit.recorded_checkpoints(rt, current_actor())
     return render_template("audit/verify.html", reports=reports, stored=stored,
                            args=search_args(), errors=errors, check=None), \
         422 if errors else 200
@@ -50,25 +42,24 @@ def verify_page():
 @auditor_required
 def verify_checkpoint():
     """Verify against an uploaded checkpoint file, or a recorded one (checkpoint_id)."""
-    rt = runtime()
+    rt, actor = runtime(), current_actor()
     problem = None
     report = checkpoint = None
-    with rt.db.reading() as session:
-        stored = checkpoints.recorded(session)
-        try:
-            checkpoint = _chosen_checkpoint(session)
-            report = checkpoints.verify(session, checkpoint, _trusted_key())
-        except ValueError as exc:
-            problem = str(exc)
-        except NotFound:
-            problem = _("没有这个检查点")
+    stored = hall_audit.recorded_checkpoints(rt, actor)
+    try:
+        checkpoint = _chosen_checkpoint(rt, actor)
+        report = hall_audit.verify_checkpoint(rt, actor, checkpoint, _trusted_key())
+    except ValueError as exc:
+        problem = str(exc)
+    except NotFound:
+        problem = _("没有这个检查点")
     status = 422 if problem else 200
     return render_template("audit/verify.html", reports=None, stored=stored, args={},
                            errors={}, check=report, checkpoint=checkpoint,
                            problem=problem), status
 
 
-def _chosen_checkpoint(session) -> checkpoints.Checkpoint:
+def _chosen_checkpoint(rt, actor) -> checkpoints.Checkpoint:
     upload = request.files.get("checkpoint")
     if upload is not None and upload.filename:
         data = upload.read(MAX_CHECKPOINT_BYTES + 1)
@@ -80,7 +71,7 @@ def _chosen_checkpoint(session) -> checkpoints.Checkpoint:
         return checkpoints.Checkpoint.from_json(text)
     chosen = request.form.get("checkpoint_id", type=int)
     if chosen:
-        return checkpoints.get_recorded(session, chosen)
+        return hall_audit.recorded_checkpoint(rt, actor, chosen)
     raise ValueError(_("请上传检查点文件，或选择一个已记录的检查点"))
 
 
@@ -109,9 +100,8 @@ def export_xes():
     if query.is_empty():
         selection = xes.XesFilter()
     else:
-        with rt.db.reading() as session:
-            ids = [hit.id for hit in casesearch.search(
-                session, replace(query, limit=EXPORT_LIMIT))]
+        ids = [hit.id for hit in hall_audit.search_cases(
+            rt, current_actor(), replace(query, limit=EXPORT_LIMIT)).hits]
         # An empty list would mean "every case": no hit exports no trace.
         selection = xes.XesFilter(case_ids=ids or [-1])
     stamp = rt.clock.now().strftime("%Y%m%d-%H%M")
