@@ -476,6 +476,7 @@ def test_the_one_time_notice_through_the_api(api, tokens):
                  id="note-over-maxlength"),
 ])
 def test_bad_decisions_get_422_on_their_field(api, tokens, body, field):
+    body = dict(body)  # the parameters are shared by every database's run: never pop them
     data = {**CONSTRUCTION_APPLICATION, **materials(api, tokens["fd"]), **body.pop("data", {})}
     response = api.post("/cases", tokens["fd"], json={"process": PROCESS, "data": data, **body})
     assert field in assert_field_errors(response, field)
