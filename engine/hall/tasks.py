@@ -71,13 +71,13 @@ def queue(rt: Runtime, actor: Actor, *, tab: str = "group", state: str = "open",
           process: str | None = None, clock: str | None = None, limit: int = 200) -> TaskQueue:
     """The tasks the actor may see: `tab` mine / group (their departments' queues) / all,
     narrowed by state, process and deadline band. Reads only the task rows."""
-    due = rt.clocks.band(clock) if clock and rt.clocks else None
+    due = rt.clocks.band(clock) if clock else None
     tasks = rt.tasks.visible(actor, mine=tab == "mine", departments=tab == "group",
                              state=state, process=process, due=due, limit=limit)
     counts = rt.tasks.counts(actor, state=state, process=process, due=due)
     with rt.db.reading() as session:
         processes = [(d.key, d.name) for d in rt.definitions.all_latest(session)]
-    clocks = {t.id: rt.clocks.state_of(t.due_at) for t in tasks} if rt.clocks else {}
+    clocks = {t.id: rt.clocks.state_of(t.due_at) for t in tasks}
     return TaskQueue(tasks, counts, processes, clocks)
 
 
