@@ -85,3 +85,16 @@ def build_demo_hall(directory, sqlite_template) -> DemoHall:
     users = {u["username"]: u for u in seed(runtime)}
     app = create_app({"TESTING": True, "SECRET_KEY": "test"}, runtime=runtime)
     return DemoHall(runtime, app, users)
+
+
+def module_hall():
+    """The fixture `hall = module_hall()` gives a test module its own demo hall, seeded once."""
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def hall(tmp_path_factory, sqlite_template):
+        built = build_demo_hall(tmp_path_factory.mktemp("hall"), sqlite_template)
+        yield built
+        built.runtime.db.dispose()
+
+    return hall

@@ -7,17 +7,13 @@ import pytest
 from engine.errors import NotAllowed
 from engine.cases import policy
 from engine.people.users import actor_of
-from tests.web.demohall import build_demo_hall
+from tests.web.demohall import module_hall
 
 CONSTRUCTION = "onething_construction_permit"
 RESTAURANT = "onething_restaurant"
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory, sqlite_template):
-    hall = build_demo_hall(tmp_path_factory.mktemp("hall"), sqlite_template)
-    yield hall
-    hall.runtime.db.dispose()
+hall = module_hall()
 
 
 def _review(hall, spec="construction_permit_review"):

@@ -10,17 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.store.models import CaseEvent, CaseRecord, HumanTask
-from tests.web.demohall import build_demo_hall
+from tests.web.demohall import module_hall
 
 RESTAURANT = "onething_restaurant"
 NOT_AN_ENTRY = "不是可以直接申请的事项或一件事"
 
 
-@pytest.fixture(scope="module")
-def hall(tmp_path_factory, sqlite_template):
-    hall = build_demo_hall(tmp_path_factory.mktemp("surfaces"), sqlite_template)
-    yield hall
-    hall.runtime.db.dispose()
+hall = module_hall()
 
 
 def _written(hall) -> tuple[int, ...]:
